@@ -1,0 +1,65 @@
+"""diffcourse: the helper package of a notebook course on the mathematics of diffusion.
+
+The modules are the table of contents of the course, one mathematical object each:
+
+=================  ==========================================================  ========
+module             object                                                      notebook
+=================  ==========================================================  ========
+``heat``           the heat equation, its Gaussian kernel and two solvers      01
+``random_walk``    lattice walks and Brownian paths                            02
+``sde``            Itô SDEs, Euler–Maruyama, OU, VP, GBM                       03
+``fokker_planck``  the Fokker–Planck equation in 1-D                           03
+``schedules``      DDPM beta schedules and the VP/VE bridge                    03, 06
+``populations``    finite and Gaussian-mixture pops with exact p_t, E[y|z]     04
+``reverse``        the lam family of reverse diffusions and the PF-ODE         05
+``elbo``           McAllester's VAE view, the DDPM ELBO, ODE likelihood        06
+``losses``         denoising score matching and its weightings                 07
+``nets``           an MLP for 2-D data and a U-Net for images                  07, 08
+``train``          the training loop: optax, EMA, sharding, checkpoints        07, 08
+``data``           2-D toys, scikit-learn digits, MNIST IDX files              07, 08
+``samplers``       DDPM ancestral, DDIM and ODE samplers for images            08
+``metrics``        digit classifier, Fréchet distance, memorisation            08
+``plotting``       shared figure style and the figures of each notebook        all
+``exercises``      the checks behind each notebook's exercises                 all
+=================  ==========================================================  ========
+
+Modules are imported on first use (``dc.heat`` imports :mod:`diffcourse.heat`), so
+``import diffcourse as dc`` is cheap and a notebook pays only for what it touches.
+"""
+
+import importlib
+
+__version__ = "0.1.0"
+
+_MODULES = (
+    "heat",
+    "random_walk",
+    "sde",
+    "fokker_planck",
+    "schedules",
+    "populations",
+    "reverse",
+    "elbo",
+    "losses",
+    "nets",
+    "train",
+    "data",
+    "samplers",
+    "metrics",
+    "plotting",
+    "exercises",
+)
+
+__all__ = list(_MODULES)
+
+
+def __getattr__(name):
+    if name in _MODULES:
+        module = importlib.import_module(f"{__name__}.{name}")
+        globals()[name] = module
+        return module
+    raise AttributeError(f"module 'diffcourse' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(list(globals()) + list(_MODULES))

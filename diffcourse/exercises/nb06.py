@@ -1,0 +1,1 @@
+"""Exercise checks for notebook 06."""
