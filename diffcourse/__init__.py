@@ -17,6 +17,7 @@ module             object                                                      n
 ``nets``           an MLP for 2-D data and a U-Net for images                  07, 08
 ``train``          the training loop: optax, EMA, sharding, checkpoints        07, 08
 ``data``           2-D toys, scikit-learn digits, MNIST IDX files              07, 08
+``ddpm``           the image DDPM: U-Net, schedule, loss, checkpoint     08
 ``samplers``       DDPM ancestral, DDIM and ODE samplers for images            08
 ``metrics``        digit classifier, Fréchet distance, memorisation            08
 ``plotting``       shared figure style and the figures of each notebook        all
@@ -44,6 +45,7 @@ _MODULES = (
     "nets",
     "train",
     "data",
+    "ddpm",
     "samplers",
     "metrics",
     "plotting",
