@@ -73,7 +73,9 @@ def monotone(name: str, x, *, increasing: bool):
 def shape(name: str, x, expected: tuple):
     """Require ``x.shape == expected``; ``None`` in ``expected`` matches any size."""
     got = tuple(np.shape(x))
-    ok = len(got) == len(expected) and all(e is None or e == g for e, g in zip(expected, got))
+    ok = len(got) == len(expected) and all(
+        e is None or e == g for e, g in zip(expected, got, strict=False)
+    )
     if not ok:
         want = "(" + ", ".join("any" if e is None else str(e) for e in expected) + ")"
         raise ValueError(f"{name} must have shape {want}; got {got}")
