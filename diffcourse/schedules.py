@@ -1,0 +1,252 @@
+r"""DDPM noise schedules, the forward kernel, and the bridge to McAllester's VE process.
+
+DDPM (Ho et al. 2020, eq. 2 and 4) runs the variance-preserving chain
+
+.. math:: q(x_t \mid x_{t-1}) = \mathcal N(\sqrt{1-\beta_t}\,x_{t-1},\ \beta_t I),\qquad
+          q(x_t \mid x_0) = \mathcal N(\sqrt{\bar\alpha_t}\,x_0,\ (1-\bar\alpha_t) I),
+          \qquad \bar\alpha_t = \prod_{s\le t} (1-\beta_s).
+
+McAllester (arXiv 2301.11108) uses the variance-exploding process :math:`z(t) = y + \sqrt t\,\epsilon`.
+The two are the same process seen through the *bridge* (MCALLESTER.md §2)
+
+.. math:: y = x_0,\qquad z = x_t/\sqrt{\bar\alpha_t},\qquad t_{VE} = (1-\bar\alpha_t)/\bar\alpha_t
+          = 1/\mathrm{SNR},
+
+under which eps-prediction, the denoiser :math:`E[y\mid z]` (x0-prediction) and the score convert
+exactly into each other. All functions work elementwise on jnp arrays (float32 or float64).
+"""
+
+import jax
+import jax.numpy as jnp
+
+from diffcourse import _validate as v
+
+# ----------------------------------------------------------------------------- schedules
+
+
+def linear_betas(T: int = 1000, beta_start: float = 1e-4, beta_end: float = 0.02):
+    r"""The linear schedule of Ho et al. 2020 §4: :math:`\beta_t` evenly spaced from
+    ``beta_start`` to ``beta_end``, :math:`t = 1..T`. Returns shape ``(T,)``."""
+    T = v.positive_int("T", T)
+    v.in_open_interval("beta_start", beta_start, 0.0, 1.0)
+    v.in_open_interval("beta_end", beta_end, 0.0, 1.0)
+    return jnp.linspace(beta_start, beta_end, T)
+
+
+def cosine_alphabar(t, T: int = 1000, s: float = 0.008):
+    r"""The cosine :math:`\bar\alpha` of Nichol & Dhariwal 2021, eq. 17 (before clipping):
+
+    .. math:: \bar\alpha_t = f(t)/f(0),\qquad f(t) = \cos^2\!\Big(\frac{t/T + s}{1+s}\,\frac\pi2\Big).
+
+    ``t`` may be any array of steps in [0, T] (also non-integer)."""
+    f = lambda u: jnp.cos((u / T + s) / (1 + s) * jnp.pi / 2) ** 2
+    return f(jnp.asarray(t, dtype=float)) / f(0.0)
+
+
+def cosine_betas(T: int = 1000, s: float = 0.008, max_beta: float = 0.999):
+    r"""The cosine schedule of Nichol & Dhariwal 2021, eq. 17 and the text after it:
+
+    .. math:: \beta_t = \min\big(1 - \bar\alpha_t/\bar\alpha_{t-1},\ \text{max\_beta}\big),
+              \quad t = 1..T,
+
+    with :math:`\bar\alpha_t` from :func:`cosine_alphabar`. The clip (0.999 in the paper) keeps the
+    last step from being singular. Returns shape ``(T,)``."""
+    T = v.positive_int("T", T)
+    v.positive("s", s)
+    v.in_open_interval("max_beta", max_beta, 0.0, 1.0)
+    ab = cosine_alphabar(jnp.arange(T + 1), T, s)
+    return jnp.minimum(1.0 - ab[1:] / ab[:-1], max_beta)
+
+
+def _check_betas(betas):
+    v.in_open_interval("betas", betas, 0.0, 1.0)
+    return jnp.asarray(betas)
+
+
+def alphas(betas):
+    r""":math:`\alpha_t = 1 - \beta_t` (Ho et al. 2020, notation after eq. 3). Shape of ``betas``."""
+    return 1.0 - _check_betas(betas)
+
+
+def alphabars(betas):
+    r""":math:`\bar\alpha_t = \prod_{s=1}^t \alpha_s` (Ho et al. 2020, eq. 4), a cumulative product
+    along the last axis. With every :math:`\beta_t \in (0, 1)` it is strictly decreasing in (0, 1)."""
+    return jnp.cumprod(alphas(betas), axis=-1)
+
+
+def snr(alphabar):
+    r"""Signal-to-noise ratio :math:`\mathrm{SNR} = \bar\alpha/(1-\bar\alpha)` (Kingma et al. 2021,
+    VDM eq. 2); it equals :math:`1/t_{VE}`."""
+    v.in_open_interval("alphabar", alphabar, 0.0, 1.0)
+    alphabar = jnp.asarray(alphabar)
+    return alphabar / (1.0 - alphabar)
+
+
+# ----------------------------------------------------------------------------- forward kernel
+
+
+def q_step_mean_var(x_prev, beta):
+    r"""Mean and variance of the DDPM forward kernel (Ho et al. 2020, eq. 2):
+    :math:`q(x_t\mid x_{t-1}) = \mathcal N(\sqrt{1-\beta}\,x_{t-1}, \beta I)`.
+    Returns ``(mean, var)``: mean has the shape of ``x_prev``, var the shape of ``beta``."""
+    beta = _check_betas(beta)
+    return jnp.sqrt(1.0 - beta) * x_prev, beta
+
+
+def q_step(key, x_prev, beta):
+    r"""One forward step :math:`x_t = \sqrt{1-\beta}\,x_{t-1} + \sqrt\beta\,\epsilon`,
+    :math:`\epsilon\sim\mathcal N(0, I)` (Ho et al. 2020, eq. 2). Shape of ``x_prev``."""
+    mean, var = q_step_mean_var(x_prev, beta)
+    eps = jax.random.normal(key, jnp.shape(x_prev), dtype=jnp.result_type(mean))
+    return mean + jnp.sqrt(var) * eps
+
+
+def q_step_density(x, x_prev, beta):
+    r"""The forward kernel as a density, elementwise in 1-D:
+    :math:`q(x\mid x') = \mathcal N(x;\ \sqrt{1-\beta}\,x',\ \beta)`. Broadcasts ``x``, ``x_prev``."""
+    mean, var = q_step_mean_var(x_prev, beta)
+    return jnp.exp(-0.5 * (x - mean) ** 2 / var) / jnp.sqrt(2 * jnp.pi * var)
+
+
+def q_step_push(x, beta, x_prev, p_prev):
+    r"""Push a 1-D density through one forward step by quadrature:
+
+    .. math:: p_{\rm new}(x) = \int q(x\mid x')\,p(x')\,dx',
+
+    with the trapezoid rule on the grid ``x_prev`` (uniform or not) where ``p_prev`` holds
+    :math:`p(x')`. ``x``: points (m,) to evaluate at; returns (m,). The trapezoid rule is spectrally
+    accurate for these Gaussian integrands once the grid spacing resolves
+    :math:`\sqrt{\beta/(1-\beta)}`, the width of :math:`q(x\mid\cdot)` in :math:`x'`."""
+    v.monotone("x_prev", x_prev, increasing=True)
+    v.shape("p_prev", p_prev, tuple(jnp.shape(x_prev)))
+    x = jnp.atleast_1d(jnp.asarray(x))
+    kernel = q_step_density(x[:, None], x_prev[None, :], beta)
+    return jnp.trapezoid(kernel * p_prev[None, :], x_prev, axis=1)
+
+
+def q_sample(key, x0, alphabar):
+    r""":math:`x_t = \sqrt{\bar\alpha}\,x_0 + \sqrt{1-\bar\alpha}\,\epsilon` (Ho et al. 2020, eq. 4),
+    a draw from :math:`q(x_t\mid x_0)`. Shape of ``x0``."""
+    v.in_open_interval("alphabar", alphabar, 0.0, 1.0)
+    eps = jax.random.normal(key, jnp.shape(x0), dtype=jnp.result_type(x0, float))
+    return jnp.sqrt(alphabar) * x0 + jnp.sqrt(1.0 - alphabar) * eps
+
+
+def ddpm_posterior(x0, x_t, alphabar_t, alphabar_prev):
+    r"""The forward-process posterior :math:`q(x_{t-1}\mid x_t, x_0) = \mathcal N(\tilde\mu, \tilde\beta)`
+    (Ho et al. 2020, eq. 6-7), with :math:`\beta_t = 1 - \bar\alpha_t/\bar\alpha_{t-1}`:
+
+    .. math:: \tilde\mu = \frac{\sqrt{\bar\alpha_{t-1}}\,\beta_t}{1-\bar\alpha_t}x_0
+              + \frac{\sqrt{\alpha_t}(1-\bar\alpha_{t-1})}{1-\bar\alpha_t}x_t,\qquad
+              \tilde\beta = \frac{1-\bar\alpha_{t-1}}{1-\bar\alpha_t}\beta_t.
+
+    ``alphabar_prev`` may be 1 (the step t = 1, where the posterior is the point x0).
+    Returns ``(mean, var)``."""
+    v.in_open_interval("alphabar_t", alphabar_t, 0.0, 1.0)
+    v.in_open_interval("alphabar_prev", alphabar_prev, 0.0, 1.0 + 1e-12)
+    if v.is_concrete((alphabar_t, alphabar_prev)) and not bool(
+        jnp.all(jnp.asarray(alphabar_t) < jnp.asarray(alphabar_prev))
+    ):
+        raise ValueError("alphabar_t must be smaller than alphabar_prev (alphabar decreases in t)")
+    alpha_t = alphabar_t / alphabar_prev
+    beta_t = 1.0 - alpha_t
+    c0 = jnp.sqrt(alphabar_prev) * beta_t / (1.0 - alphabar_t)
+    ct = jnp.sqrt(alpha_t) * (1.0 - alphabar_prev) / (1.0 - alphabar_t)
+    return c0 * x0 + ct * x_t, (1.0 - alphabar_prev) / (1.0 - alphabar_t) * beta_t
+
+
+# ----------------------------------------------------------------------------- the VP/VE bridge
+
+
+def ve_time(alphabar):
+    r"""McAllester's time of a DDPM step: :math:`t_{VE} = (1-\bar\alpha)/\bar\alpha = 1/\mathrm{SNR}`
+    (MCALLESTER.md §2). ``alphabar`` in (0, 1]; returns t >= 0."""
+    v.in_open_interval("alphabar", alphabar, 0.0, 1.0 + 1e-12)
+    alphabar = jnp.asarray(alphabar)
+    return (1.0 - alphabar) / alphabar
+
+
+def alphabar_from_ve_time(t):
+    r"""Inverse of :func:`ve_time`: :math:`\bar\alpha = 1/(1+t)`, ``t >= 0``."""
+    v.nonnegative("t", t)
+    return 1.0 / (1.0 + jnp.asarray(t))
+
+
+def x_to_z(x, alphabar):
+    r"""DDPM state to VE state: :math:`z = x_t/\sqrt{\bar\alpha_t}` (MCALLESTER.md §2)."""
+    v.in_open_interval("alphabar", alphabar, 0.0, 1.0 + 1e-12)
+    return x / jnp.sqrt(alphabar)
+
+
+def z_to_x(z, alphabar):
+    r"""VE state to DDPM state: :math:`x_t = \sqrt{\bar\alpha_t}\,z`."""
+    v.in_open_interval("alphabar", alphabar, 0.0, 1.0 + 1e-12)
+    return jnp.sqrt(alphabar) * z
+
+
+# In VE time t (z = y + sqrt(t) eps), for a prediction of eps, of y = E[y|z] and of the score:
+
+
+def eps_to_denoiser(eps, z, t):
+    r""":math:`E[y\mid z] = z - \sqrt t\,\hat\epsilon` (MCALLESTER.md §2)."""
+    v.positive("t", t)
+    return z - jnp.sqrt(t) * eps
+
+
+def denoiser_to_eps(yhat, z, t):
+    r""":math:`\hat\epsilon = (z - E[y\mid z])/\sqrt t` (MCALLESTER.md §2)."""
+    v.positive("t", t)
+    return (z - yhat) / jnp.sqrt(t)
+
+
+def denoiser_to_score(yhat, z, t):
+    r"""McAllester's identity: :math:`\nabla_z \ln p_t(z) = (E[y\mid z] - z)/t`."""
+    v.positive("t", t)
+    return (yhat - z) / t
+
+
+def score_to_denoiser(s, z, t):
+    r"""Tweedie's formula: :math:`E[y\mid z] = z + t\,\nabla_z\ln p_t(z)`."""
+    v.positive("t", t)
+    return z + t * s
+
+
+def eps_to_score(eps, t):
+    r""":math:`\nabla_z\ln p_t(z) = -\hat\epsilon/\sqrt t` (MCALLESTER.md §2)."""
+    v.positive("t", t)
+    return -eps / jnp.sqrt(t)
+
+
+def score_to_eps(s, t):
+    r""":math:`\hat\epsilon = -\sqrt t\,\nabla_z\ln p_t(z)`."""
+    v.positive("t", t)
+    return -jnp.sqrt(t) * s
+
+
+# In DDPM variables (x_t, alphabar):
+
+
+def x0_from_eps(x_t, eps, alphabar):
+    r""":math:`\hat x_0 = (x_t - \sqrt{1-\bar\alpha}\,\hat\epsilon)/\sqrt{\bar\alpha}`
+    (Ho et al. 2020, eq. 4 solved for x0)."""
+    v.in_open_interval("alphabar", alphabar, 0.0, 1.0)
+    return (x_t - jnp.sqrt(1.0 - alphabar) * eps) / jnp.sqrt(alphabar)
+
+
+def eps_from_x0(x_t, x0, alphabar):
+    r""":math:`\hat\epsilon = (x_t - \sqrt{\bar\alpha}\,\hat x_0)/\sqrt{1-\bar\alpha}`."""
+    v.in_open_interval("alphabar", alphabar, 0.0, 1.0)
+    return (x_t - jnp.sqrt(alphabar) * x0) / jnp.sqrt(1.0 - alphabar)
+
+
+def score_x_from_eps(eps, alphabar):
+    r"""Score of the DDPM marginal: :math:`\nabla_x\ln q_t(x) = -\hat\epsilon/\sqrt{1-\bar\alpha}`
+    (MCALLESTER.md §2; Song et al. 2021, eq. 4 with the Gaussian kernel)."""
+    v.in_open_interval("alphabar", alphabar, 0.0, 1.0)
+    return -eps / jnp.sqrt(1.0 - alphabar)
+
+
+def eps_from_score_x(s, alphabar):
+    r"""Inverse of :func:`score_x_from_eps`: :math:`\hat\epsilon = -\sqrt{1-\bar\alpha}\,\nabla_x\ln q_t`."""
+    v.in_open_interval("alphabar", alphabar, 0.0, 1.0)
+    return -jnp.sqrt(1.0 - alphabar) * s
