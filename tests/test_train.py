@@ -1,0 +1,293 @@
+"""The trainer: convergence to a closed form, EMA recursion, exact resume, safe checkpoints,
+non-finite losses, and data parallelism over two fake CPU devices."""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from diffcourse import train
+
+
+class Linear(eqx.Module):
+    w: jax.Array
+    b: jax.Array
+
+    def __init__(self, dim):
+        self.w = jnp.zeros(dim)
+        self.b = jnp.zeros(())
+
+    def __call__(self, x):
+        return x @ self.w + self.b
+
+
+def mse(model, key, batch):
+    x, y = batch[:, :-1], batch[:, -1]
+    return jnp.mean((jax.vmap(model)(x) - y) ** 2)
+
+
+def regression_data(n=256, dim=3, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, dim))
+    y = x @ np.array([1.5, -2.0, 0.5]) + 0.3 + 0.1 * rng.normal(size=n)
+    return np.concatenate([x, y[:, None]], axis=1)
+
+
+def leaves(model):
+    return [np.asarray(v) for v in jax.tree.leaves(model)]
+
+
+def test_fit_reaches_least_squares_minimum():
+    data = regression_data()
+    config = train.TrainConfig(steps=600, batch_size=64, lr=3e-2, warmup=20, log_every=100)
+    result = train.fit(jax.random.key(0), Linear(3), mse, data, config, progress=False)
+    x1 = np.concatenate([data[:, :3], np.ones((len(data), 1))], axis=1)
+    coef, *_ = np.linalg.lstsq(x1, data[:, 3], rcond=None)
+    # Adam at a constant step size hovers within ~lr of the minimiser; the EMA averages that out.
+    np.testing.assert_allclose(np.asarray(result.ema_model.w), coef[:3], atol=5e-3)
+    np.testing.assert_allclose(float(result.ema_model.b), coef[3], atol=5e-3)
+    assert result.steps_done == 600 and not result.stopped_early
+    assert result.history["loss"].shape == (600,)
+    assert result.history["loss"][-50:].mean() < 0.02 * result.history["loss"][:5].mean()
+
+
+def test_ema_follows_its_recursion():
+    """ema_k = b_k ema_{k-1} + (1 - b_k) theta_k with b_k = min(decay, (1 + k)/(10 + k))."""
+    data, decay, steps = regression_data(), 0.9, 6
+    thetas = []
+    for k in range(steps + 1):
+        if k == 0:
+            thetas.append(leaves(Linear(3)))
+            continue
+        config = train.TrainConfig(steps=k, batch_size=32, lr=1e-2, warmup=0, ema_decay=decay)
+        thetas.append(
+            leaves(train.fit(jax.random.key(1), Linear(3), mse, data, config, progress=False).model)
+        )
+    config = train.TrainConfig(steps=steps, batch_size=32, lr=1e-2, warmup=0, ema_decay=decay)
+    result = train.fit(jax.random.key(1), Linear(3), mse, data, config, progress=False)
+    ema = thetas[0]
+    for k in range(steps):
+        beta = min(decay, (1 + k) / (10 + k))
+        ema = [beta * e + (1 - beta) * p for e, p in zip(ema, thetas[k + 1], strict=True)]
+    for got, want in zip(leaves(result.ema_model), ema, strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-14)
+
+
+class Noisy(eqx.Module):
+    """A model whose loss uses the step's PRNG key, so resume must restore the key stream too."""
+
+    w: jax.Array
+
+    def __init__(self):
+        self.w = jnp.zeros(3)
+
+
+def noisy_loss(model, key, batch):
+    eps = jax.random.normal(key, batch[:, :3].shape)
+    return jnp.mean((batch[:, :3] + 0.1 * eps - model.w) ** 2)
+
+
+def test_resume_gives_the_uninterrupted_result(tmp_path):
+    data, n = regression_data(), 10
+    full = train.TrainConfig(
+        steps=n, batch_size=32, lr=1e-2, warmup=4, checkpoint_every=3, log_every=2
+    )
+    half = train.TrainConfig(
+        steps=n // 2, batch_size=32, lr=1e-2, warmup=4, checkpoint_every=3, log_every=2
+    )
+    key = jax.random.key(7)
+    straight = train.fit(
+        key, Noisy(), noisy_loss, data, full, out_dir=tmp_path / "a", progress=False
+    )
+    train.fit(key, Noisy(), noisy_loss, data, half, out_dir=tmp_path / "b", progress=False)
+    resumed = train.fit(
+        jax.random.key(999),  # ignored: the key stream comes from the checkpoint
+        Noisy(),
+        noisy_loss,
+        data,
+        full,
+        out_dir=tmp_path / "b",
+        resume=True,
+        progress=False,
+    )
+    for a, b in zip(
+        leaves(straight.model) + leaves(straight.ema_model),
+        leaves(resumed.model) + leaves(resumed.ema_model),
+        strict=True,
+    ):
+        np.testing.assert_array_equal(a, b)
+    # The log of the resumed run reads like the uninterrupted one.
+    steps = lambda d: [
+        json.loads(line)["step"] for line in (d / "log.jsonl").read_text().splitlines()
+    ]
+    # the interrupted run also logged at its own last step, 5
+    assert steps(tmp_path / "a") == [2, 4, 6, 8, 10]
+    assert steps(tmp_path / "b") == [2, 4, 5, 6, 8, 10]
+
+
+def test_kill_after_a_checkpoint_resumes_exactly(tmp_path):
+    """A run killed between checkpoints (its log ran ahead) resumes from the last checkpoint."""
+    data, key = regression_data(), jax.random.key(3)
+    cfg = lambda steps: train.TrainConfig(
+        steps=steps, batch_size=32, lr=1e-2, warmup=0, checkpoint_every=4, log_every=1
+    )
+    straight = train.fit(key, Noisy(), noisy_loss, data, cfg(9), progress=False)
+    train.fit(key, Noisy(), noisy_loss, data, cfg(6), out_dir=tmp_path, progress=False)
+    # "Kill" at step 6: the last checkpoint is step 6's final one; make the newest unreadable so
+    # only the step-4 checkpoint survives, as if the process died while writing step 6.
+    (tmp_path / train.CHECKPOINT).write_bytes(b"garbage")
+    with pytest.warns(RuntimeWarning, match="skipping unreadable checkpoint"):
+        resumed = train.fit(
+            key, Noisy(), noisy_loss, data, cfg(9), out_dir=tmp_path, resume=True, progress=False
+        )
+    for a, b in zip(leaves(straight.model), leaves(resumed.model), strict=True):
+        np.testing.assert_array_equal(a, b)
+    logged = [
+        json.loads(line)["step"] for line in (tmp_path / "log.jsonl").read_text().splitlines()
+    ]
+    assert logged == list(range(1, 10))
+
+
+def test_truncated_checkpoint_is_a_clear_error_and_previous_survives(tmp_path):
+    tree = {"a": jnp.arange(5.0), "b": jnp.ones((2, 2))}
+    train.save_checkpoint(tmp_path, tree, {"step": 1})
+    train.save_checkpoint(tmp_path, jax.tree.map(lambda x: 2 * x, tree), {"step": 2})
+    path = tmp_path / train.CHECKPOINT
+    path.write_bytes(path.read_bytes()[:-7])
+    with pytest.raises(train.CheckpointError, match="truncated"):
+        train.load_checkpoint(tmp_path, tree)
+    previous, meta = train.load_checkpoint(tmp_path / train.PREVIOUS, tree)
+    assert meta == {"step": 1}
+    np.testing.assert_array_equal(previous["a"], np.arange(5.0))
+
+
+def test_corrupt_and_mismatched_checkpoints_are_rejected(tmp_path):
+    tree = {"a": jnp.arange(5.0)}
+    path = train.save_checkpoint(tmp_path / "c.ckpt", tree, {"k": 1})
+    assert train.read_meta(path) == {"k": 1}
+    raw = bytearray(path.read_bytes())
+    raw[-3] ^= 0xFF
+    path.write_bytes(bytes(raw))
+    with pytest.raises(train.CheckpointError, match="SHA-256"):
+        train.load_checkpoint(path, tree)
+    with pytest.raises(train.CheckpointError, match="not a diffcourse checkpoint"):
+        (tmp_path / "x.ckpt").write_bytes(b"PK\x03\x04 something else")
+        train.load_checkpoint(tmp_path / "x.ckpt", tree)
+    good = train.save_checkpoint(tmp_path / "d.ckpt", tree)
+    with pytest.raises(train.CheckpointError, match="does not fit"):
+        train.load_checkpoint(good, {"a": jnp.arange(6.0)})
+    with pytest.raises(train.CheckpointError, match="no checkpoint"):
+        train.load_checkpoint(tmp_path / "missing.ckpt", tree)
+
+
+class Scalar(eqx.Module):
+    w: jax.Array
+
+    def __init__(self):
+        self.w = jnp.zeros(())
+
+
+def blows_up(model, key, batch):
+    """Finite while w < 2, NaN after: Adam walks w towards 5 at about lr per step."""
+    return jnp.where(model.w < 2.0, (model.w - 5.0) ** 2, jnp.nan) + 0.0 * batch.sum()
+
+
+def test_non_finite_loss_stops_with_last_good_parameters(tmp_path):
+    data = np.zeros((8, 1))
+    cfg = lambda steps: train.TrainConfig(steps=steps, batch_size=8, lr=0.3, warmup=0, log_every=5)
+    train.fit(jax.random.key(0), Scalar(), blows_up, data, cfg(2), out_dir=tmp_path, progress=False)
+    with pytest.warns(RuntimeWarning, match="not finite at step"):
+        result = train.fit(jax.random.key(0), Scalar(), blows_up, data, cfg(50), progress=False)
+    assert result.stopped_early and "last good" in result.message
+    assert np.isfinite(float(result.model.w)) and float(result.model.w) >= 2.0 - 0.3
+    good = train.fit(
+        jax.random.key(0), Scalar(), blows_up, data, cfg(result.steps_done), progress=False
+    )
+    assert float(good.model.w) == float(result.model.w)
+    assert np.isnan(result.history["loss"][result.steps_done])
+    # the checkpoint of the earlier, healthy run in tmp_path is untouched by a failing run
+    assert train.read_meta(tmp_path)["step"] == 2
+
+
+def test_bad_input_is_rejected():
+    with pytest.raises(ValueError, match="steps must be a positive integer"):
+        train.TrainConfig(steps=0)
+    with pytest.raises(ValueError, match="ema_decay"):
+        train.TrainConfig(steps=1, ema_decay=1.0)
+    with pytest.raises(ValueError, match="lr must be positive"):
+        train.TrainConfig(steps=1, lr=-1e-3)
+    with pytest.raises(ValueError, match="warmup"):
+        train.TrainConfig(steps=1, warmup=-1)
+    cfg = train.TrainConfig(steps=1, batch_size=16)
+    with pytest.raises(ValueError, match="larger than the data set"):
+        train.fit(jax.random.key(0), Linear(3), mse, regression_data(n=8), cfg, progress=False)
+    with pytest.raises(ValueError, match="NaN"):
+        bad = regression_data()
+        bad[3, 1] = np.nan
+        train.fit(jax.random.key(0), Linear(3), mse, bad, cfg, progress=False)
+    with pytest.raises(ValueError, match="needs out_dir"):
+        train.fit(jax.random.key(0), Linear(3), mse, regression_data(), cfg, resume=True)
+
+
+_TWO_DEVICE_SCRIPT = textwrap.dedent(
+    """
+    import json, sys
+    import jax, jax.numpy as jnp, numpy as np
+    jax.config.update("jax_enable_x64", True)
+    sys.path.insert(0, sys.argv[1])
+    from test_train import Noisy, noisy_loss, regression_data
+    from diffcourse import train
+    cfg = train.TrainConfig(steps=6, batch_size=32, lr=1e-2, warmup=2, log_every=3)
+    res = train.fit(jax.random.key(5), Noisy(), noisy_loss, regression_data(), cfg, progress=False)
+    mesh = train.data_mesh()
+    model = Noisy()
+    opt = train.optimizer(cfg)
+    state = jax.device_put(train.init_state(model, opt), jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec()))
+    step = train.make_step(model, noisy_loss, opt, cfg.ema_decay, mesh)
+    batch = jax.device_put(regression_data()[:32], jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("batch")))
+    compiled = step.lower(state, batch, jax.random.key_data(jax.random.key(5))).compile()
+    batch_in = compiled.input_shardings[0][1]
+    print(json.dumps({
+        "devices": jax.device_count(),
+        "loss": res.history["loss"].tolist(),
+        "w": np.asarray(res.model.w).tolist(),
+        "batch_spec": list(batch_in.spec),
+        "shard_rows": sorted(s.data.shape[0] for s in batch.addressable_shards),
+    }))
+    """
+)
+
+
+def _run(devices: int) -> dict:
+    env = dict(
+        os.environ,
+        JAX_PLATFORMS="cpu",
+        XLA_FLAGS=f"--xla_force_host_platform_device_count={devices}",
+    )
+    here = os.path.dirname(__file__)
+    out = subprocess.run(
+        [sys.executable, "-c", _TWO_DEVICE_SCRIPT, here],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_two_fake_devices_shard_the_batch_and_agree_with_one():
+    one, two = _run(1), _run(2)
+    assert (one["devices"], two["devices"]) == (1, 2)
+    assert two["batch_spec"] == ["batch"]
+    assert two["shard_rows"] == [16, 16] and one["shard_rows"] == [32]
+    # The same mathematics, summed in another order: equal to float64 round-off.
+    np.testing.assert_allclose(two["loss"], one["loss"], rtol=1e-12)
+    np.testing.assert_allclose(two["w"], one["w"], rtol=1e-10)
