@@ -1,0 +1,144 @@
+"""Random walks: D = dx^2 / (2 dt), the heat kernel as the law of the walkers, first passage.
+
+Statistical tests use fixed keys; each tolerance is stated as a number of standard errors
+(or a KS p-value) so a wrong D, a wrong variance or a wrong law fails.
+"""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from scipy import stats
+
+from diffcourse import random_walk as rw
+
+
+def test_diffusion_constant():
+    assert rw.diffusion_constant(0.1, 0.005) == pytest.approx(1.0)
+
+
+def test_lattice_walk_shapes_and_steps():
+    p = rw.lattice_walk(jax.random.key(0), 7, 5, 0.3, 0.1)
+    assert p.shape == (7, 6)
+    assert np.all(p[:, 0] == 0)
+    np.testing.assert_allclose(np.abs(np.diff(p, axis=1)), 0.3)
+    p2 = rw.lattice_walk(jax.random.key(0), 7, 5, 0.3, 0.1, dim=2)
+    assert p2.shape == (7, 6, 2)
+    np.testing.assert_allclose(np.abs(np.diff(p2, axis=1)), 0.3)
+
+
+@pytest.mark.parametrize("dim", [1, 2])
+def test_msd_slope_is_2_dim_D(dim):
+    # E MSD(t) = 2 dim D t with D = dx^2/(2 dt) = 1; the relative standard error of the fitted
+    # slope is about sqrt(2 / (N dim)) (Var S_n^2 = 2 n^2 - 2n per coordinate): allow 4 of them.
+    N, n, dx, dt = 10_000, 100, 0.1, 0.005
+    paths = rw.lattice_walk(jax.random.key(1), N, n, dx, dt, dim=dim)
+    ts = dt * np.arange(n + 1)
+    slope, intercept = np.polyfit(ts, np.asarray(rw.msd(paths)), 1)
+    D = rw.diffusion_constant(dx, dt)
+    tol = 4 * np.sqrt(2 / (N * dim))
+    assert slope == pytest.approx(2 * dim * D, rel=tol)
+    assert float(rw.fit_diffusion(ts, rw.msd(paths), dim=dim)) == pytest.approx(D, rel=tol)
+    assert abs(intercept) < tol * 2 * dim * D * ts[-1]
+
+
+def jittered(key, positions, dx):
+    """Spread each lattice position uniformly over its cell (-dx, dx) so that a continuous
+    law can be compared by KS; this adds dx^2/3 to the variance (1/(3 n) of it, negligible)."""
+    return positions + jax.random.uniform(key, positions.shape, minval=-dx, maxval=dx)
+
+
+def test_walkers_follow_heat_kernel_ks():
+    N, n, dx, dt = 4000, 400, 0.05, 0.00125  # D = 1, t = 0.5
+    k_walk, k_jit = jax.random.split(jax.random.key(2))
+    x = jittered(k_jit, rw.lattice_walk(k_walk, N, n, dx, dt)[:, -1], dx)
+    t, D = n * dt, rw.diffusion_constant(dx, dt)
+    assert stats.kstest(np.asarray(x), stats.norm(scale=np.sqrt(2 * D * t)).cdf).pvalue > 0.01
+    # the test has power: a kernel with D 20% too large is rejected
+    assert stats.kstest(np.asarray(x), stats.norm(scale=np.sqrt(2.4 * D * t)).cdf).pvalue < 1e-3
+
+
+def test_2d_walkers_radius_follows_kernel_ks():
+    # under the 2-D kernel N(0, 2 D t I), |x|^2 / (2 D t) is chi-squared with 2 degrees
+    N, n, dx, dt = 4000, 200, 0.05, 0.00125
+    k_walk, k_jit = jax.random.split(jax.random.key(3))
+    x = jittered(k_jit, rw.lattice_walk(k_walk, N, n, dx, dt, dim=2)[:, -1], dx)
+    r2 = np.sum(np.asarray(x) ** 2, axis=1) / (2 * rw.diffusion_constant(dx, dt) * n * dt)
+    assert stats.kstest(r2, stats.chi2(2).cdf).pvalue > 0.01
+    assert stats.kstest(r2, stats.chi2(2, scale=1.2).cdf).pvalue < 1e-3
+
+
+def test_brownian_paths_law_and_covariance():
+    N = 20_000
+    ts = jnp.linspace(0.0, 2.0, 41)
+    W = np.asarray(rw.brownian_paths(jax.random.key(4), N, ts))
+    assert W.shape == (N, 41) and np.all(W[:, 0] == 0)
+    assert stats.kstest(W[:, -1] / np.sqrt(2.0), "norm").pvalue > 0.01
+    idx = [5, 20, 40]
+    s = np.asarray(ts)[idx]
+    cov = np.cov(W[:, idx].T)
+    expected = np.minimum.outer(s, s)  # Cov(W_s, W_t) = min(s, t)
+    se = np.sqrt((np.outer(s, s) + expected**2) / N)  # standard error of a sample covariance
+    assert np.all(np.abs(cov - expected) < 4 * se)
+
+
+def test_brownian_scaling():
+    # c^(-1/2) W(c t) is again a Brownian motion: same law at t = 1 for c = 9
+    k1, k2 = jax.random.split(jax.random.key(5))
+    W1 = np.asarray(rw.brownian_paths(k1, 5000, jnp.linspace(0.1, 1.0, 10)))[:, -1]
+    W9 = np.asarray(rw.brownian_paths(k2, 5000, jnp.linspace(0.9, 9.0, 10)))[:, -1] / 3
+    assert stats.ks_2samp(W1, W9).pvalue > 0.01
+
+
+def test_brownian_2d_coordinates_independent():
+    W = np.asarray(rw.brownian_paths(jax.random.key(6), 20_000, jnp.array([1.0]), dim=2))[:, 0]
+    c = np.corrcoef(W.T)[0, 1]
+    assert abs(c) < 4 / np.sqrt(20_000)
+
+
+def test_first_passage_matches_reflection_principle():
+    N, m, a = 5_000, 400, 1.0
+    ts = jnp.linspace(0.0, 1.0, m + 1)
+    dt = float(ts[1])
+    tau = np.asarray(rw.first_passage_times(rw.brownian_paths(jax.random.key(7), N, ts), ts, a))
+    grid = np.asarray(ts[1:])
+    ecdf = np.mean(tau[None, :] <= grid[:, None], axis=1)
+    # discrete monitoring misses crossings: shift the level by 0.5826 sqrt(dt) (BGK 1997)
+    cdf = np.asarray(rw.first_passage_cdf(grid, a + 0.5826 * np.sqrt(dt)))
+    assert np.max(np.abs(ecdf - cdf)) < 1.63 / np.sqrt(N)  # KS 1% critical value
+    # the unshifted formula is the continuous-time answer and is close to it
+    assert float(rw.first_passage_cdf(1.0, a)) == pytest.approx(2 * stats.norm.sf(1.0), rel=1e-12)
+
+
+def test_absorbed_density_integrates_to_survival():
+    a, t = 1.0, 0.8
+    x = np.linspace(-30.0, a, 200_001)
+    p = np.asarray(rw.absorbed_density(x, t, a))
+    survival = np.trapezoid(p, x)
+    assert survival == pytest.approx(
+        1.0 - float(rw.first_passage_cdf(t, a)), abs=1e-8
+    )  # trapezoid error
+    assert p[-1] == pytest.approx(0.0, abs=1e-12)  # zero at the absorbing wall
+
+
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda: rw.lattice_walk(jax.random.key(0), 0, 5, 0.1, 0.1), "n_walkers must be"),
+        (lambda: rw.lattice_walk(jax.random.key(0), 5, 2.5, 0.1, 0.1), "n_steps must be"),
+        (lambda: rw.lattice_walk(jax.random.key(0), 5, 5, -0.1, 0.1), "dx must be positive"),
+        (lambda: rw.lattice_walk(jax.random.key(0), 5, 5, 0.1, 0.0), "dt must be positive"),
+        (lambda: rw.lattice_walk(jax.random.key(0), 5, 5, 0.1, 0.1, dim=0), "dim must be"),
+        (lambda: rw.brownian_paths(jax.random.key(0), 5, jnp.array([0.0, 0.5, 0.4])), "ts must"),
+        (lambda: rw.brownian_paths(jax.random.key(0), 5, jnp.array([-1.0, 0.5])), "ts must"),
+        (lambda: rw.msd(jnp.ones(5)), "paths must have shape"),
+        (lambda: rw.fit_diffusion(jnp.ones(5), jnp.ones(4)), "msd_values must have shape"),
+        (lambda: rw.first_passage_times(jnp.ones((3, 5)), jnp.ones(4), 1.0), "ts must have shape"),
+        (lambda: rw.first_passage_times(jnp.ones((3, 5)), jnp.ones(5), 0.0), "a must be"),
+        (lambda: rw.first_passage_cdf(1.0, 1.0, D=0.0), "D must be"),
+        (lambda: rw.absorbed_density(0.0, -1.0, 1.0), "t must be"),
+    ],
+)
+def test_bad_input_is_rejected(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
