@@ -1,0 +1,228 @@
+r"""Populations whose diffused densities are exact: a finite set and a Gaussian mixture.
+
+The forward process of the course is :math:`z(t) = y + \sqrt t\,\epsilon` with :math:`y\sim\mathrm{pop}`,
+so the density of :math:`z(t)` is the population convolved with the heat kernel,
+:math:`p_t = \mathrm{pop} * \mathcal N(0, tI)`. For the two populations here everything is closed form:
+
+- ``FinitePop``: :math:`\mathrm{pop} = \sum_i w_i\,\delta_{y_i}` (a training set). Then
+  :math:`\ln p_t(z) = \mathrm{LSE}_i[\ln w_i - \|z-y_i\|^2/2t] - \tfrac d2\ln 2\pi t` and
+  :math:`E[y\mid z(t)=z] = \sum_i r_i(z)\,y_i` with :math:`r = \mathrm{softmax}_i(\ln w_i - \|z-y_i\|^2/2t)`.
+- ``GaussianMixture``: :math:`\mathrm{pop} = \sum_k \pi_k\,\mathcal N(\mu_k, C_k)`. Then
+  :math:`p_t = \sum_k \pi_k\,\mathcal N(\mu_k, C_k + tI)` and, per component,
+  :math:`E[y\mid z, k] = z - t\,(C_k+tI)^{-1}(z-\mu_k)`.
+
+McAllester (arXiv 2301.11108) §2 and MCALLESTER.md M11: the score is
+:math:`\nabla_z\ln p_t(z) = (E[y\mid z(t)=z] - z)/t` (Tweedie), and
+:math:`\nabla_z E[y\mid z] = \mathrm{Cov}(y\mid z)/t`.
+
+Every method is written for one sample, ``z`` of shape ``(d,)`` and a scalar ``t``; batches use
+``jax.vmap``. Log-sum-exp keeps the densities finite down to small ``t`` and in high dimension.
+"""
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.scipy.special import logsumexp
+from jax.scipy.stats import norm
+
+from diffcourse import _validate
+
+
+def _check_t(t, *, allow_zero: bool = False):
+    if allow_zero:
+        return _validate.nonnegative("t", t)
+    return _validate.positive("t", t)
+
+
+def _default_weights(n, dtype):
+    return jnp.full((n,), 1.0 / n, dtype=dtype)
+
+
+def _diffuse(key, y, t):
+    r""":math:`z(t) = y + \sqrt t\,\epsilon` for a batch ``y`` of shape (n, d) (M0)."""
+    return y + jnp.sqrt(t) * jax.random.normal(key, y.shape, y.dtype)
+
+
+class FinitePop(eqx.Module):
+    r"""The uniform (or weighted) distribution over a finite set of points: a training set.
+
+    ``points``: (n, d); ``weights``: (n,) non-negative, summing to 1 (uniform when ``None``).
+    :math:`p_t(z) = \sum_i w_i\,\mathcal N(z; y_i, tI)`, defined for ``t > 0``.
+    """
+
+    points: jax.Array
+    weights: jax.Array
+
+    def __init__(self, points, weights=None):
+        points = jnp.asarray(points)
+        if points.ndim != 2:
+            raise ValueError(f"points must have shape (n, d); got {tuple(points.shape)}")
+        if _validate.is_concrete(points) and not np.all(np.isfinite(np.asarray(points))):
+            raise ValueError("points must be finite")
+        n = points.shape[0]
+        if weights is None:
+            weights = _default_weights(n, points.dtype)
+        weights = jnp.asarray(weights, dtype=points.dtype)
+        _validate.shape("weights", weights, (n,))
+        _validate.probabilities("weights", weights)
+        self.points = points
+        self.weights = weights
+
+    @property
+    def dim(self) -> int:
+        return self.points.shape[1]
+
+    def sample(self, key, n: int):
+        """n draws y ~ pop (indices chosen with the weights). Returns (n, d)."""
+        idx = jax.random.choice(key, self.points.shape[0], (n,), p=self.weights)
+        return self.points[idx]
+
+    def sample_pt(self, key, n: int, t):
+        r"""n draws of :math:`z(t) = y + \sqrt t\,\epsilon` (M0). Returns (n, d)."""
+        _check_t(t)
+        key_y, key_eps = jax.random.split(key)
+        return _diffuse(key_eps, self.sample(key_y, n), t)
+
+    def _logits(self, z, t):
+        r""":math:`\ln w_i - \|z - y_i\|^2 / 2t`, shape (n,)."""
+        return jnp.log(self.weights) - jnp.sum((z - self.points) ** 2, axis=-1) / (2 * t)
+
+    def responsibilities(self, z, t):
+        r""":math:`r_i(z) = P(y = y_i \mid z(t) = z)`, the softmax of the logits. Shape (n,)."""
+        _check_t(t)
+        return jax.nn.softmax(self._logits(z, t))
+
+    def log_density(self, z, t):
+        r""":math:`\ln p_t(z) = \mathrm{LSE}_i[\ln w_i - \|z-y_i\|^2/2t] - \tfrac d2 \ln 2\pi t`. Scalar."""
+        _check_t(t)
+        return logsumexp(self._logits(z, t)) - 0.5 * self.dim * jnp.log(2 * jnp.pi * t)
+
+    def posterior_mean(self, z, t):
+        r""":math:`E[y\mid z(t)=z] = \sum_i r_i(z)\,y_i` (McAllester's ideal denoiser). Shape (d,)."""
+        return self.responsibilities(z, t) @ self.points
+
+    def posterior_cov(self, z, t):
+        r""":math:`\mathrm{Cov}(y\mid z(t)=z) = \sum_i r_i (y_i - \hat y)(y_i - \hat y)^\top`. Shape (d, d)."""
+        r = self.responsibilities(z, t)
+        dev = self.points - r @ self.points
+        return (r[:, None] * dev).T @ dev
+
+    def score(self, z, t):
+        r""":math:`\nabla_z \ln p_t(z) = \sum_i r_i(z)\,(y_i - z)/t = (E[y\mid z] - z)/t` (M11). Shape (d,)."""
+        return self.responsibilities(z, t) @ (self.points - z) / t
+
+    def marginal_cdf(self, x, t, axis: int = 0):
+        r"""CDF of coordinate ``axis`` of :math:`z(t)`: :math:`\sum_i w_i\,\Phi((x - y_{i,axis})/\sqrt t)`."""
+        _check_t(t)
+        return jnp.sum(self.weights * norm.cdf((x - self.points[:, axis]) / jnp.sqrt(t)))
+
+
+class GaussianMixture(eqx.Module):
+    r"""A mixture of Gaussians :math:`\sum_k \pi_k\,\mathcal N(\mu_k, C_k)`.
+
+    ``weights``: (K,); ``means``: (K, d); ``covs``: (K, d) diagonal variances or (K, d, d) full,
+    positive definite. Stored full. A single Gaussian is
+    ``GaussianMixture(jnp.ones(1), mean[None], cov[None])``. Defined for ``t >= 0``.
+    """
+
+    weights: jax.Array
+    means: jax.Array
+    covs: jax.Array
+
+    def __init__(self, weights, means, covs):
+        means = jnp.asarray(means)
+        if means.ndim != 2:
+            raise ValueError(f"means must have shape (K, d); got {tuple(means.shape)}")
+        k, d = means.shape
+        weights = jnp.asarray(weights, dtype=means.dtype)
+        _validate.shape("weights", weights, (k,))
+        _validate.probabilities("weights", weights)
+        covs = jnp.asarray(covs, dtype=means.dtype)
+        if covs.shape == (k, d):
+            _validate.positive("covs", covs)
+            covs = jax.vmap(jnp.diag)(covs)
+        elif covs.shape == (k, d, d):
+            c = np.asarray(covs) if _validate.is_concrete(covs) else np.eye(d)[None]
+            if not np.allclose(c, np.swapaxes(c, 1, 2)) or np.any(np.linalg.eigvalsh(c) <= 0):
+                raise ValueError("covs must be symmetric positive definite matrices")
+        else:
+            raise ValueError(
+                f"covs must have shape ({k}, {d}) or ({k}, {d}, {d}); got {covs.shape}"
+            )
+        self.weights, self.means, self.covs = weights, means, covs
+
+    @property
+    def dim(self) -> int:
+        return self.means.shape[1]
+
+    def sample(self, key, n: int):
+        r"""n draws :math:`y = \mu_k + L_k\epsilon`, :math:`k\sim\pi`, :math:`L_kL_k^\top = C_k`. Returns (n, d)."""
+        key_k, key_eps = jax.random.split(key)
+        k = jax.random.choice(key_k, self.weights.shape[0], (n,), p=self.weights)
+        eps = jax.random.normal(key_eps, (n, self.dim), self.means.dtype)
+        chol = jnp.linalg.cholesky(self.covs)
+        return self.means[k] + jnp.einsum("nij,nj->ni", chol[k], eps)
+
+    def sample_pt(self, key, n: int, t):
+        r"""n draws of :math:`z(t) = y + \sqrt t\,\epsilon` (M0). Returns (n, d)."""
+        _check_t(t, allow_zero=True)
+        key_y, key_eps = jax.random.split(key)
+        return _diffuse(key_eps, self.sample(key_y, n), t)
+
+    def _components(self, z, t):
+        r"""Per component: :math:`\ln\pi_k + \ln\mathcal N(z;\mu_k, S_k)` and :math:`-S_k^{-1}(z-\mu_k)`, :math:`S_k = C_k + tI`."""
+        s = self.covs + t * jnp.eye(self.dim, dtype=self.covs.dtype)
+        chol = jnp.linalg.cholesky(s)  # (K, d, d)
+        diff = z - self.means  # (K, d)
+        white = jax.scipy.linalg.solve_triangular(chol, diff[..., None], lower=True)[..., 0]
+        logdet = 2 * jnp.sum(jnp.log(jnp.diagonal(chol, axis1=1, axis2=2)), axis=-1)
+        logn = -0.5 * (jnp.sum(white**2, -1) + logdet + self.dim * jnp.log(2 * jnp.pi))
+        score_k = -jax.scipy.linalg.solve_triangular(
+            jnp.swapaxes(chol, 1, 2), white[..., None], lower=False
+        )[..., 0]
+        return jnp.log(self.weights) + logn, score_k
+
+    def responsibilities(self, z, t):
+        r""":math:`r_k(z) = P(k\mid z(t)=z) \propto \pi_k\,\mathcal N(z;\mu_k,C_k+tI)`. Shape (K,)."""
+        _check_t(t, allow_zero=True)
+        return jax.nn.softmax(self._components(z, t)[0])
+
+    def log_density(self, z, t):
+        r""":math:`\ln p_t(z) = \mathrm{LSE}_k[\ln\pi_k + \ln\mathcal N(z;\mu_k, C_k+tI)]`. Scalar."""
+        _check_t(t, allow_zero=True)
+        return logsumexp(self._components(z, t)[0])
+
+    def score(self, z, t):
+        r""":math:`\nabla_z\ln p_t(z) = -\sum_k r_k(z)\,(C_k+tI)^{-1}(z-\mu_k)` (M11). Shape (d,)."""
+        _check_t(t, allow_zero=True)
+        logits, score_k = self._components(z, t)
+        return jax.nn.softmax(logits) @ score_k
+
+    def _posterior_parts(self, z, t):
+        """Responsibilities, per-component posterior means (K, d) and covariances (K, d, d)."""
+        logits, score_k = self._components(z, t)
+        m_k = z + t * score_k  # Tweedie for each Gaussian component
+        s_inv = jnp.linalg.inv(self.covs + t * jnp.eye(self.dim, dtype=self.covs.dtype))
+        cov_k = t * (self.covs @ s_inv)  # C_k (C_k + tI)^{-1} t
+        cov_k = 0.5 * (cov_k + jnp.swapaxes(cov_k, 1, 2))
+        return jax.nn.softmax(logits), m_k, cov_k
+
+    def posterior_mean(self, z, t):
+        r""":math:`E[y\mid z(t)=z] = \sum_k r_k\,[z - t(C_k+tI)^{-1}(z-\mu_k)]`. Shape (d,)."""
+        _check_t(t, allow_zero=True)
+        r, m_k, _ = self._posterior_parts(z, t)
+        return r @ m_k
+
+    def posterior_cov(self, z, t):
+        r""":math:`\mathrm{Cov}(y\mid z) = \sum_k r_k\,[tC_k(C_k+tI)^{-1} + (m_k-\hat y)(m_k-\hat y)^\top]`. (d, d)."""
+        _check_t(t, allow_zero=True)
+        r, m_k, cov_k = self._posterior_parts(z, t)
+        dev = m_k - r @ m_k
+        return jnp.einsum("k,kij->ij", r, cov_k) + (r[:, None] * dev).T @ dev
+
+    def marginal_cdf(self, x, t, axis: int = 0):
+        r"""CDF of coordinate ``axis`` of :math:`z(t)`: :math:`\sum_k\pi_k\Phi((x-\mu_{k,a})/\sqrt{C_{k,aa}+t})`."""
+        _check_t(t, allow_zero=True)
+        sd = jnp.sqrt(self.covs[:, axis, axis] + t)
+        return jnp.sum(self.weights * norm.cdf((x - self.means[:, axis]) / sd))

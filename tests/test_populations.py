@@ -1,0 +1,264 @@
+"""Tests for diffcourse.populations: exact p_t, E[y|z], Cov(y|z) and the score (MCALLESTER M9, M11)."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+import scipy.stats
+from scipy.special import logsumexp as np_logsumexp
+
+from diffcourse.populations import FinitePop, GaussianMixture
+
+TS = np.geomspace(1e-3, 1e2, 6)
+
+
+def d2_pop():
+    """MCALLESTER's D2: four 2-D points with weights .1, .4, .3, .2."""
+    points = jnp.array([[0.0, 0.0], [2.0, 1.0], [-1.5, 2.5], [1.0, -2.0]])
+    return FinitePop(points, jnp.array([0.1, 0.4, 0.3, 0.2]))
+
+
+def g1_mixture():
+    """MCALLESTER's G1: 1-D mixture, pi = (.3, .5, .2), mu = (-2, .5, 3), v = (.05, .3, .1)."""
+    return GaussianMixture(
+        jnp.array([0.3, 0.5, 0.2]),
+        jnp.array([[-2.0], [0.5], [3.0]]),
+        jnp.array([[0.05], [0.3], [0.1]]),
+    )
+
+
+def random_finite(d, n=7, seed=0):
+    rng = np.random.default_rng(seed)
+    w = rng.uniform(0.5, 1.5, n)
+    return FinitePop(jnp.asarray(rng.normal(size=(n, d)) * 2), jnp.asarray(w / w.sum()))
+
+
+def random_mixture(d, k=3, seed=0, full=True):
+    rng = np.random.default_rng(seed)
+    w = rng.uniform(0.5, 1.5, k)
+    means = rng.normal(size=(k, d)) * 2
+    if full:
+        a = rng.normal(size=(k, d, d)) / np.sqrt(d)
+        covs = 0.05 * np.eye(d) + 0.3 * a @ np.swapaxes(a, 1, 2)
+    else:
+        covs = rng.uniform(0.05, 0.5, (k, d))
+    return GaussianMixture(jnp.asarray(w / w.sum()), jnp.asarray(means), jnp.asarray(covs))
+
+
+def populations(d):
+    return [random_finite(d), random_mixture(d, full=d < 3)]
+
+
+def rel_err(a, b):
+    return float(jnp.linalg.norm(a - b) / jnp.linalg.norm(b))
+
+
+def batched(fn):
+    """jit(vmap(fn)) over z of shape (m, d) and t of shape (m,)."""
+    return jax.jit(jax.vmap(fn))
+
+
+def typical_points(pop, ts, per_t=8, seed=0):
+    """per_t draws of z(t) for each t: z of shape (m, d) and the matching t of shape (m,)."""
+    t = jnp.repeat(jnp.asarray(ts), per_t)
+    key_y, key_eps = jax.random.split(jax.random.PRNGKey(seed))
+    y = pop.sample(key_y, t.shape[0])
+    return y + jnp.sqrt(t)[:, None] * jax.random.normal(key_eps, y.shape), t
+
+
+def three_scores(pop):
+    """score, (E[y|z] - z)/t and jax.grad ln p_t at one (z, t)."""
+    return lambda z, t: (
+        pop.score(z, t),
+        (pop.posterior_mean(z, t) - z) / t,
+        jax.grad(pop.log_density)(z, t),
+    )
+
+
+def row_rel_err(a, b):
+    return np.max(np.linalg.norm(a - b, axis=-1) / np.linalg.norm(b, axis=-1))
+
+
+@pytest.mark.parametrize("d", [1, 2, 10])
+def test_score_identity_and_autodiff(d):
+    """score == (E[y|z] - z)/t == grad ln p_t to 1e-8 relative, t from 1e-3 to 1e2 (M11)."""
+    worst = 0.0
+    for pop in populations(d):
+        z, t = typical_points(pop, TS)
+        s, tweedie, grad = batched(three_scores(pop))(z, t)
+        worst = max(worst, row_rel_err(s, tweedie), row_rel_err(s, grad))
+    assert worst < 1e-8, worst
+
+
+def test_log_density_against_scipy():
+    """ln p_t recomputed independently with scipy.stats (a mixture of normals) to 1e-10."""
+    z = np.array([[0.3, -0.2], [4.0, 1.0], [-3.0, 3.0]])
+    pop = d2_pop()
+    mix = random_mixture(2)
+    for t in [1e-2, 0.7, 30.0]:
+        for x in z:
+            ref = np_logsumexp(
+                [
+                    np.log(w) + scipy.stats.multivariate_normal(y, t * np.eye(2)).logpdf(x)
+                    for w, y in zip(np.asarray(pop.weights), np.asarray(pop.points), strict=True)
+                ]
+            )
+            assert abs(float(pop.log_density(jnp.asarray(x), t)) - ref) < 1e-10 * abs(ref) + 1e-12
+            ref = np_logsumexp(
+                [
+                    np.log(w) + scipy.stats.multivariate_normal(m, c + t * np.eye(2)).logpdf(x)
+                    for w, m, c in zip(
+                        np.asarray(mix.weights),
+                        np.asarray(mix.means),
+                        np.asarray(mix.covs),
+                        strict=True,
+                    )
+                ]
+            )
+            assert abs(float(mix.log_density(jnp.asarray(x), t)) - ref) < 1e-10 * abs(ref) + 1e-12
+
+
+def test_single_gaussian_closed_form():
+    """N(mu, s^2 I): E[y|z] = mu + s^2/(s^2+t)(z-mu), p_t = N(mu, (s^2+t)I), Cov = s^2 t/(s^2+t) I."""
+    d, s2, mu = 3, 0.8, jnp.array([0.3, -1.0, 2.0])
+    pop = GaussianMixture(jnp.ones(1), mu[None], jnp.full((1, d), s2))
+    z = jnp.array([1.0, 0.5, -0.7])
+    ts = jnp.array([0.0, 1e-3, 0.5, 40.0])
+    f = lambda t: (pop.posterior_mean(z, t), pop.log_density(z, t), pop.posterior_cov(z, t))
+    means, logps, covs = jax.jit(jax.vmap(f))(ts)
+    for t, mean, logp, cov in zip(np.asarray(ts), means, logps, covs, strict=True):
+        assert rel_err(mean, mu + s2 / (s2 + t) * (z - mu)) < 1e-13
+        ref_logp = scipy.stats.multivariate_normal(mu, (s2 + t) * np.eye(d)).logpdf(z)
+        assert abs(float(logp) - ref_logp) < 1e-12
+        assert np.allclose(cov, s2 * t / (s2 + t) * np.eye(d), atol=1e-14)
+
+
+def test_diagonal_and_full_covs_agree():
+    diag = random_mixture(4, full=False)
+    full = GaussianMixture(diag.weights, diag.means, diag.covs)  # already stored full
+    z = jnp.linspace(-1.0, 1.0, 4)
+    for t in [1e-2, 1.0]:
+        assert rel_err(full.score(z, t), diag.score(z, t)) < 1e-14
+        assert abs(float(full.log_density(z, t) - diag.log_density(z, t))) < 1e-13
+
+
+def heat_residual(pop):
+    """(d_t ln p - (Lap ln p + |grad ln p|^2)/2) / scale, for one (z, t)."""
+
+    def residual(z, t):
+        dt = jax.grad(pop.log_density, argnums=1)(z, t)
+        lap = jnp.trace(jax.hessian(pop.log_density)(z, t))
+        g = jax.grad(pop.log_density)(z, t)
+        rhs = 0.5 * (lap + g @ g)
+        return (dt - rhs) / (jnp.abs(rhs) + 1e-3)
+
+    return residual
+
+
+@pytest.mark.parametrize("d", [2, 10])
+def test_heat_equation(d):
+    """p_t solves dp/dt = (1/2) Lap p: d_t ln p = (Lap ln p + |grad ln p|^2)/2, by autodiff (M9)."""
+    worst = 0.0
+    for pop in populations(d):
+        z, t = typical_points(pop, [0.05, 0.5, 5.0], per_t=4, seed=10)
+        worst = max(worst, float(jnp.max(jnp.abs(batched(heat_residual(pop))(z, t)))))
+    assert worst < 1e-9, worst
+
+
+def second_order_errors(pop):
+    """C2/C3 residuals: |Jac E[y|z] - Cov/t| and |Hess ln p_t - (Cov/t - I)/t|, scaled, for one (z, t)."""
+
+    def errors(z, t):
+        cov = pop.posterior_cov(z, t)
+        jac = jax.jacfwd(pop.posterior_mean)(z, t)
+        hess = jax.hessian(pop.log_density)(z, t)
+        ref_hess = (cov / t - jnp.eye(pop.dim)) / t
+        e_jac = jnp.max(jnp.abs(jac - cov / t)) / (jnp.max(jnp.abs(cov / t)) + 1e-3)
+        e_hess = jnp.max(jnp.abs(hess - ref_hess)) / jnp.max(jnp.abs(ref_hess))
+        return e_jac, e_hess, jnp.min(jnp.linalg.eigvalsh(cov)), jnp.max(jnp.abs(cov - cov.T))
+
+    return errors
+
+
+@pytest.mark.parametrize("make", [d2_pop, lambda: random_mixture(3), g1_mixture])
+def test_tweedie_second_order(make):
+    """C2/C3: Jacobian of E[y|z] = Cov(y|z)/t and Hessian of ln p_t = (Cov(y|z)/t - I)/t."""
+    pop = make()
+    z, t = typical_points(pop, [0.1, 1.0, 3.0], per_t=5, seed=20)
+    e_jac, e_hess, min_eig, asym = batched(second_order_errors(pop))(z, t)
+    assert float(e_jac.max()) < 1e-9 and float(e_hess.max()) < 1e-9
+    assert float(min_eig.min()) > -1e-12 and float(asym.max()) < 1e-14
+
+
+def test_stable_in_64d_small_t():
+    """64-D, t = 1e-4, z far from every point: finite values and the identity still holds."""
+    scale = jnp.repeat(jnp.array([1.0, 30.0, 3.0]), 3)[:, None]
+    for pop in [random_finite(64, n=50), random_mixture(64, k=4)]:
+        z, t = typical_points(pop, [1e-4, 1e-4, 1e2], per_t=3, seed=1)
+        s, tweedie, grad = batched(three_scores(pop))(z * scale, t)
+        assert np.all(np.isfinite(s)) and np.all(np.isfinite(grad))
+        assert max(row_rel_err(s, tweedie), row_rel_err(s, grad)) < 1e-8
+
+
+def test_small_t_posterior_mean_is_nearest_point():
+    """As t -> 0, E[y|z] of a finite pop is the nearest training point (the memorising denoiser)."""
+    pop = random_finite(5, n=20)
+    z, _ = typical_points(pop, [1e-3], per_t=50, seed=3)
+    nearest = pop.points[jnp.argmin(jnp.sum((z[:, None] - pop.points) ** 2, -1), axis=1)]
+    m = batched(pop.posterior_mean)(z, jnp.full(50, 1e-5))
+    assert np.max(np.abs(m - nearest)) < 1e-10
+
+
+@pytest.mark.parametrize("make", [d2_pop, lambda: random_mixture(2)])
+def test_sampling_laws(make):
+    """sample_pt agrees with the exact marginal CDF (KS p > 1e-3) and E[r_k(z)] = pi_k (4 SE)."""
+    pop = make()
+    t, n = 0.4, 4000
+    z = pop.sample_pt(jax.random.PRNGKey(5), n, t)
+    for a in range(pop.dim):
+        cdf = jax.jit(jax.vmap(lambda x, a=a: pop.marginal_cdf(x, t, a)))
+        p = scipy.stats.kstest(np.asarray(z[:, a]), lambda x, cdf=cdf: np.asarray(cdf(x))).pvalue
+        assert p > 1e-3, p
+    r = batched(pop.responsibilities)(z, jnp.full(n, t))
+    se = np.asarray(r.std(0)) / np.sqrt(n)
+    assert np.all(np.abs(np.asarray(r.mean(0) - pop.weights)) < 4 * se + 1e-12)
+
+
+def test_sampling_detects_wrong_t():
+    """The KS check above is sharp: samples at t = 0.4 fail against the CDF at t = 2."""
+    pop = g1_mixture()
+    z = pop.sample_pt(jax.random.PRNGKey(5), 4000, 0.4)[:, 0]
+    cdf = jax.jit(jax.vmap(lambda x: pop.marginal_cdf(x, 2.0)))
+    assert scipy.stats.kstest(np.asarray(z), lambda x: np.asarray(cdf(x))).pvalue < 1e-4
+
+
+def test_passes_through_jit():
+    pop = d2_pop()
+    f = jax.jit(lambda p, z: jax.vmap(p.score, (0, None))(z, 0.5))
+    z = jnp.ones((3, 2))
+    assert np.allclose(f(pop, z), jax.vmap(pop.score, (0, None))(z, 0.5))
+
+
+def test_bad_input():
+    with pytest.raises(ValueError, match="points must have shape"):
+        FinitePop(jnp.ones(3))
+    with pytest.raises(ValueError, match="weights must sum to 1"):
+        FinitePop(jnp.ones((3, 2)), jnp.array([0.5, 0.2, 0.2]))
+    with pytest.raises(ValueError, match="weights must be a 1-D vector of non-negative"):
+        FinitePop(jnp.ones((3, 2)), jnp.array([1.2, -0.2, 0.0]))
+    with pytest.raises(ValueError, match="weights must have shape"):
+        FinitePop(jnp.ones((3, 2)), jnp.array([0.5, 0.5]))
+    with pytest.raises(ValueError, match="t must be positive"):
+        d2_pop().score(jnp.zeros(2), 0.0)
+    with pytest.raises(ValueError, match="t must be non-negative"):
+        g1_mixture().log_density(jnp.zeros(1), -1.0)
+    with pytest.raises(ValueError, match="means must have shape"):
+        GaussianMixture(jnp.ones(1), jnp.zeros(2), jnp.ones((1, 2)))
+    with pytest.raises(ValueError, match="covs must have shape"):
+        GaussianMixture(jnp.ones(1), jnp.zeros((1, 2)), jnp.ones((1, 3)))
+    with pytest.raises(ValueError, match="covs must be positive"):
+        GaussianMixture(jnp.ones(1), jnp.zeros((1, 2)), jnp.array([[1.0, -1.0]]))
+    with pytest.raises(ValueError, match="symmetric positive definite"):
+        GaussianMixture(jnp.ones(1), jnp.zeros((1, 2)), jnp.array([[[1.0, 2.0], [2.0, 1.0]]]))
+    with pytest.raises(ValueError, match="weights must sum to 1"):
+        GaussianMixture(jnp.array([0.5, 0.6]), jnp.zeros((2, 1)), jnp.ones((2, 1)))
