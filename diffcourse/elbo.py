@@ -64,6 +64,7 @@ def log_t_grid(t_min, t_max, n: int):
     return jnp.asarray(np.geomspace(t_min, t_max, n))
 
 
+@jax.jit
 def integrate_log_t(f, ts):
     r""":math:`\int_{t_0}^{T} f(t)\,dt = \int f(e^u)\,e^u\,du`: trapezoid rule in :math:`u=\ln t` over the grid ``ts``.
 

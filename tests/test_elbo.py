@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from diffcourse import elbo, schedules
+from diffcourse import elbo, populations, schedules
 
 # ------------------------------------------------------------------ closed-form populations
 
@@ -246,9 +246,11 @@ def g1_eps_model(x, alphabar):
     return schedules.denoiser_to_eps(g1_denoiser(z, t), z, t)
 
 
-@functools.partial(jax.jit, static_argnums=(1, 4, 5))
-def mc_path_log_ratio(key, eps_model, x0, betas, sigma2, n):
-    """ln q(x_{1:T}|x0) - ln p_theta(x_{0:T}) on n forward chains; its mean is the bound (Ho et al. eq. 3, 5)."""
+@functools.partial(jax.jit, static_argnums=(1, 4))
+def mc_path_log_ratio(key, eps_model, x0, betas, n):
+    """ln q(x_{1:T}|x0) - ln p_theta(x_{0:T}) on n forward chains; its mean is the bound (Ho et al. eq. 3, 5).
+
+    Returns (2, n): model variances sigma_t^2 = beta_t (row 0) and beta-tilde_t (row 1)."""
     ab = jnp.cumprod(1 - betas)
     norm = lambda x, m, v: jnp.sum(-0.5 * jnp.log(2 * jnp.pi * v) - (x - m) ** 2 / (2 * v), -1)
 
@@ -261,30 +263,29 @@ def mc_path_log_ratio(key, eps_model, x0, betas, sigma2, n):
     noise = jax.random.normal(key, (betas.shape[0], n, x0.shape[0]))
     _, (xs, log_q) = jax.lax.scan(forward, start, (betas, noise))
     xs = jnp.concatenate([start[None], xs])  # x_0 .. x_T
-    var = betas
-    if sigma2 == "beta_tilde":
-        var = var.at[1:].set((1 - ab[:-1]) / (1 - ab[1:]) * betas[1:])
+    var = jnp.stack([betas, betas.at[1:].set((1 - ab[:-1]) / (1 - ab[1:]) * betas[1:])])
 
     def log_p_step(x_t, x_prev, ab_t, beta_t, var_t):  # p_theta(x_{t-1} | x_t), Ho et al. eq. 11
         eps_hat = jax.vmap(eps_model, in_axes=(0, None))(x_t, ab_t)
         mean = (x_t - beta_t / jnp.sqrt(1 - ab_t) * eps_hat) / jnp.sqrt(1 - beta_t)
-        return norm(x_prev, mean, var_t)
+        return jax.vmap(lambda v: norm(x_prev, mean, v))(var_t)
 
-    log_p = norm(xs[-1], 0.0, 1.0) + jax.vmap(log_p_step)(xs[1:], xs[:-1], ab, betas, var).sum(0)
-    return log_q.sum(0) - log_p
+    steps = jax.vmap(log_p_step)(xs[1:], xs[:-1], ab, betas, var.T)  # (T, 2, n)
+    return log_q.sum(0) - (norm(xs[-1], 0.0, 1.0) + steps.sum(0))
 
 
-@pytest.mark.parametrize("sigma2", ["beta", "beta_tilde"])
-def test_ddpm_elbo_equals_monte_carlo_kl_sum(sigma2):
+def test_ddpm_elbo_equals_monte_carlo_kl_sum():
+    """The bound by closed-form Gaussian KLs (GH over x_t) equals the mean path log-ratio within 4 SE."""
     betas = jnp.linspace(0.02, 0.4, 12)
     x0 = jnp.array([0.7])
-    terms = elbo.ddpm_elbo(g1_eps_model, x0, betas, elbo.eps_quadrature(80), sigma2=sigma2)
-    assert terms.L_mid.shape == (11,)
-    assert np.all(terms.L_mid >= 0) and terms.L_T >= 0
-    r = mc_path_log_ratio(jax.random.PRNGKey(1), g1_eps_model, x0, betas, sigma2, 20000)
-    mc, se = float(r.mean()), float(r.std() / np.sqrt(r.shape[0]))
-    assert se < 0.03
-    assert abs(float(terms.total) - mc) < 4 * se, (float(terms.total), mc, se)
+    r = mc_path_log_ratio(jax.random.PRNGKey(1), g1_eps_model, x0, betas, 20000)
+    for row, sigma2 in enumerate(["beta", "beta_tilde"]):
+        terms = elbo.ddpm_elbo(g1_eps_model, x0, betas, elbo.eps_quadrature(80), sigma2=sigma2)
+        assert terms.L_mid.shape == (11,)
+        assert np.all(terms.L_mid >= 0) and terms.L_T >= 0
+        mc, se = float(r[row].mean()), float(r[row].std() / np.sqrt(r.shape[1]))
+        assert se < 0.03
+        assert abs(float(terms.total) - mc) < 4 * se, (sigma2, float(terms.total), mc, se)
 
 
 def test_ddpm_prior_term_closed_form():
@@ -299,28 +300,32 @@ def test_ddpm_prior_term_closed_form():
 # ------------------------------------------------------------------ M13: the probability-flow ODE
 
 
-def test_ode_likelihood_gaussian():
-    """Gaussian d = 2: RK4 on the PF-ODE gives ln p_{t0}(y) exactly up to the integrator (1e-3 required)."""
+def test_ode_likelihood_gaussian_rk4_order():
+    """Gaussian d = 2: RK4 on the PF-ODE gives ln p_{t0}(y) up to the integrator, whose error falls as
+    h^4 (the issue asks for 1e-3 nats against ln pop(y))."""
     mu, s2, T, t0 = jnp.array([0.3, -0.4]), 0.5, 50.0, 1e-6
-    ts = elbo.log_t_grid(t0, T, 201)
-    for y in [jnp.array([0.0, 0.0]), jnp.array([2.0, -1.5])]:
-        got = elbo.ode_log_likelihood(gauss_denoiser(mu, s2), gauss_logp(mu, s2, T), y, ts)
-        assert abs(got - gauss_logp(mu, s2, t0)(y)) < 1e-6  # measured 3e-7
-        assert abs(got - gauss_logp(mu, s2, 0.0)(y)) < 1e-3
+    ys = jnp.array([[0.0, 0.0], [2.0, -1.5], [-1.0, 1.0]])
+    exact = jax.vmap(gauss_logp(mu, s2, t0))(ys)
+    errs = []
+    for n in [40, 80]:
+        ts = elbo.log_t_grid(t0, T, n + 1)
+        solve = lambda y, ts=ts: elbo.ode_log_likelihood(
+            gauss_denoiser(mu, s2), gauss_logp(mu, s2, T), y, ts
+        )
+        got = jax.vmap(solve)(ys)
+        errs.append(float(jnp.max(jnp.abs(got - exact))))
+    assert errs[-1] < 1e-4
+    assert 3.5 < np.log2(errs[0] / errs[1]) < 4.5, errs
+    assert np.all(np.abs(got - jax.vmap(gauss_logp(mu, s2, 0.0))(ys)) < 1e-3)
 
 
-def test_ode_likelihood_mixture_rk4_order():
-    """C9 on G1: five starts, 30 -> 1e-7; halving the step divides the error by 2^4 (RK4)."""
+def test_ode_likelihood_mixture():
+    """C9 on G1: five starts, 300 RK4 steps from 30 down to 1e-7; error below 1e-7 nats."""
     T, t0 = 30.0, 1e-7
     ys = jnp.array([[-2.3], [-0.4], [0.5], [1.7], [3.1]])
-    exact = jax.vmap(g1_logp(t0))(ys)
-    errs = []
-    for n in [150, 300]:
-        ts = elbo.log_t_grid(t0, T, n + 1)
-        got = jax.vmap(lambda y, ts=ts: elbo.ode_log_likelihood(g1_denoiser, g1_logp(T), y, ts))(ys)
-        errs.append(float(jnp.max(jnp.abs(got - exact))))
-    assert errs[-1] < 1e-6
-    assert 3.5 < np.log2(errs[0] / errs[1]) < 4.5, errs
+    ts = elbo.log_t_grid(t0, T, 301)
+    got = jax.vmap(lambda y: elbo.ode_log_likelihood(g1_denoiser, g1_logp(T), y, ts))(ys)
+    np.testing.assert_allclose(got, jax.vmap(g1_logp(t0))(ys), rtol=0, atol=1e-7)
 
 
 def test_hutchinson_unbiased_with_known_variance():
@@ -349,8 +354,9 @@ def test_hutchinson_unbiased_with_known_variance():
 
 
 def test_ode_likelihood_hutchinson_high_dim():
-    """d = 40 Gaussian with a full covariance: the Hutchinson ODE log-likelihood is unbiased."""
-    d, T, t0 = 40, 40.0, 1e-4
+    """d = 30 Gaussian with a full covariance: the Hutchinson ODE log-likelihood is unbiased
+    (against the closed form; the RK4 error with exact divergence is 4e-6, far below the SE)."""
+    d, T, t0 = 30, 40.0, 1e-4
     key_q, key_y = jax.random.split(jax.random.PRNGKey(6))
     Q = jnp.linalg.qr(jax.random.normal(key_q, (d, d)))[0]
     lam = jnp.linspace(0.2, 1.5, d)
@@ -360,15 +366,37 @@ def test_ode_likelihood_hutchinson_high_dim():
     y = Q @ (jnp.sqrt(lam) * jax.random.normal(key_y, (d,))) + mu
     prior = logp(T)
     ts = elbo.log_t_grid(t0, T, 101)
-    exact_ode = elbo.ode_log_likelihood(den, prior, y, ts)
-    assert abs(exact_ode - logp(t0)(y)) < 1e-5  # RK4, 100 steps: measured 4e-6
+    exact = logp(t0)(y)
     solve = jax.vmap(lambda v: elbo.ode_log_likelihood(den, prior, y, ts, v))
     for kind, key in [("rademacher", 7), ("gaussian", 8)]:
         probes = elbo.hutchinson_probes(jax.random.PRNGKey(key), 64, d, kind)
         est = solve(probes[:, None, :])  # one probe per trajectory, fixed along it
         se = est.std() / np.sqrt(len(est))
         assert se > 1e-3  # a genuine estimator, not the exact trace
-        assert abs(est.mean() - exact_ode) < 4 * se
+        assert abs(est.mean() - exact) < 4 * se
+
+
+def test_with_a_population_module():
+    """dc.populations.GaussianMixture in 2-D with full covariances: M8 (GH-12 per axis, 801 points)
+    and the PF-ODE (exact divergence, 200 RK4 steps) both recover its log-density."""
+    pop = populations.GaussianMixture(
+        jnp.array([0.6, 0.4]),
+        jnp.array([[-1.0, 0.5], [1.5, -0.5]]),
+        jnp.array([[[0.3, 0.1], [0.1, 0.2]], [[0.15, -0.05], [-0.05, 0.4]]]),
+    )
+    T = 100.0
+    prior = eqx.Partial(pop.log_density, t=_f(T))
+    ys = jnp.array([[-1.0, 0.3], [2.0, -1.0]])
+    rule, ts = elbo.eps_quadrature(12, 2), elbo.log_t_grid(1e-8, T, 801)
+    for y in ys:  # measured errors 2e-6 and 2e-6
+        assert (
+            abs(elbo.log_pop(pop.posterior_mean, prior, y, ts, rule) - pop.log_density(y, 0.0))
+            < 1e-5
+        )
+    ts = elbo.log_t_grid(1e-6, T, 201)
+    got = jax.vmap(lambda y: elbo.ode_log_likelihood(pop.posterior_mean, prior, y, ts))(ys)
+    want = jax.vmap(pop.log_density, in_axes=(0, None))(ys, 1e-6)
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-6)  # measured 1e-7
 
 
 # ------------------------------------------------------------------ units and bad input
