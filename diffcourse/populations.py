@@ -122,13 +122,17 @@ class GaussianMixture(eqx.Module):
     r"""A mixture of Gaussians :math:`\sum_k \pi_k\,\mathcal N(\mu_k, C_k)`.
 
     ``weights``: (K,); ``means``: (K, d); ``covs``: (K, d) diagonal variances or (K, d, d) full,
-    positive definite. Stored full. A single Gaussian is
+    positive definite. Stored full, with the eigendecomposition :math:`C_k = U_k\,\mathrm{diag}(e_k)\,U_k^\top`
+    so that :math:`(C_k + tI)^{-1} = U_k\,\mathrm{diag}(1/(e_k+t))\,U_k^\top` costs two matrix products
+    at every t (no factorisation per call). A single Gaussian is
     ``GaussianMixture(jnp.ones(1), mean[None], cov[None])``. Defined for ``t >= 0``.
     """
 
     weights: jax.Array
     means: jax.Array
     covs: jax.Array
+    eigvals: jax.Array
+    eigvecs: jax.Array
 
     def __init__(self, weights, means, covs):
         means = jnp.asarray(means)
@@ -151,6 +155,7 @@ class GaussianMixture(eqx.Module):
                 f"covs must have shape ({k}, {d}) or ({k}, {d}, {d}); got {covs.shape}"
             )
         self.weights, self.means, self.covs = weights, means, covs
+        self.eigvals, self.eigvecs = jnp.linalg.eigh(covs)
 
     @property
     def dim(self) -> int:
@@ -172,15 +177,10 @@ class GaussianMixture(eqx.Module):
 
     def _components(self, z, t):
         r"""Per component: :math:`\ln\pi_k + \ln\mathcal N(z;\mu_k, S_k)` and :math:`-S_k^{-1}(z-\mu_k)`, :math:`S_k = C_k + tI`."""
-        s = self.covs + t * jnp.eye(self.dim, dtype=self.covs.dtype)
-        chol = jnp.linalg.cholesky(s)  # (K, d, d)
-        diff = z - self.means  # (K, d)
-        white = jax.scipy.linalg.solve_triangular(chol, diff[..., None], lower=True)[..., 0]
-        logdet = 2 * jnp.sum(jnp.log(jnp.diagonal(chol, axis1=1, axis2=2)), axis=-1)
-        logn = -0.5 * (jnp.sum(white**2, -1) + logdet + self.dim * jnp.log(2 * jnp.pi))
-        score_k = -jax.scipy.linalg.solve_triangular(
-            jnp.swapaxes(chol, 1, 2), white[..., None], lower=False
-        )[..., 0]
+        e = self.eigvals + t  # eigenvalues of S_k, (K, d)
+        u = jnp.einsum("kji,kj->ki", self.eigvecs, z - self.means)  # U_k^T (z - mu_k)
+        logn = -0.5 * jnp.sum(u**2 / e + jnp.log(2 * jnp.pi * e), axis=-1)
+        score_k = -jnp.einsum("kij,kj->ki", self.eigvecs, u / e)
         return jnp.log(self.weights) + logn, score_k
 
     def responsibilities(self, z, t):
@@ -203,9 +203,8 @@ class GaussianMixture(eqx.Module):
         """Responsibilities, per-component posterior means (K, d) and covariances (K, d, d)."""
         logits, score_k = self._components(z, t)
         m_k = z + t * score_k  # Tweedie for each Gaussian component
-        s_inv = jnp.linalg.inv(self.covs + t * jnp.eye(self.dim, dtype=self.covs.dtype))
-        cov_k = t * (self.covs @ s_inv)  # C_k (C_k + tI)^{-1} t
-        cov_k = 0.5 * (cov_k + jnp.swapaxes(cov_k, 1, 2))
+        shrink = t * self.eigvals / (self.eigvals + t)  # eigenvalues of t C_k (C_k + tI)^{-1}
+        cov_k = jnp.einsum("kij,kj,klj->kil", self.eigvecs, shrink, self.eigvecs)
         return jax.nn.softmax(logits), m_k, cov_k
 
     def posterior_mean(self, z, t):
