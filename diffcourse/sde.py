@@ -360,12 +360,17 @@ def mc_call_price(key, S0, K, r, sigma, T, n_paths: int, n_steps: int | None = N
     return float(payoff.mean()), float(payoff.std() / np.sqrt(n_paths))
 
 
-@eqx.filter_jit
 def mixture_marginal_pdf(process, x, t, weights, m0s, v0s):
     r"""Density at ``x`` of x(t) for a linear process (Brownian, OU, VP) started from the 1-D
     Gaussian mixture :math:`\sum_k w_k\,\mathcal N(m_k, v_k)`; ``t`` a scalar. Each component moves by
     ``process.gaussian_marginal``. ``x`` any shape; ``weights, m0s, v0s`` shape (K,)."""
-    m, var = process.gaussian_marginal(jnp.asarray(m0s), jnp.asarray(v0s), t)
-    x = jnp.asarray(x)[..., None]
+    args = (jnp.asarray(a, float) for a in (x, t, weights, m0s, v0s))
+    return _mixture_marginal_pdf(process, *args)
+
+
+@eqx.filter_jit
+def _mixture_marginal_pdf(process, x, t, weights, m0s, v0s):
+    m, var = process.gaussian_marginal(m0s, v0s, t)
+    x = x[..., None]
     comp = jnp.exp(-0.5 * (x - m) ** 2 / var) / jnp.sqrt(2 * jnp.pi * var)
-    return jnp.sum(jnp.asarray(weights) * comp, axis=-1)
+    return jnp.sum(weights * comp, axis=-1)
