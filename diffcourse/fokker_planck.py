@@ -112,7 +112,7 @@ def solve(sde, p0, x, ts, *, dt=None, safety: float = 0.9):
     v.nonnegative("p0", p0)
     v.monotone("ts", ts, increasing=True)
     xs = np.asarray(x)
-    if not np.allclose(np.diff(xs), xs[1] - xs[0], rtol=1e-9, atol=0):
+    if not np.allclose(np.diff(xs), xs[1] - xs[0], rtol=1000 * np.finfo(xs.dtype).eps, atol=0):
         raise ValueError("x must be a uniform grid (use fokker_planck.grid)")
     ts = [float(t) for t in np.asarray(ts)]
     x, p = jnp.asarray(x), jnp.asarray(p0)
