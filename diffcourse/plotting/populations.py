@@ -1,0 +1,87 @@
+"""Figures of notebook 04 (the score and McAllester's identity). Each ``plot_*`` draws into an ``ax``."""
+
+import pathlib
+
+import jax
+import jax.numpy as jnp
+import matplotlib.pyplot as plt
+import numpy as np
+
+from diffcourse.populations import FinitePop, GaussianMixture
+
+
+def d2_pop():
+    """The four-point 2-D population of MCALLESTER.md (D2): weights .1, .4, .3, .2."""
+    points = jnp.array([[0.0, 0.0], [2.0, 1.0], [-1.5, 2.5], [1.0, -2.0]])
+    return FinitePop(points, jnp.array([0.1, 0.4, 0.3, 0.2]))
+
+
+def g1_mixture():
+    """The 1-D mixture of MCALLESTER.md (G1): pi = (.3, .5, .2), mu = (-2, .5, 3), v = (.05, .3, .1)."""
+    return GaussianMixture(
+        jnp.array([0.3, 0.5, 0.2]),
+        jnp.array([[-2.0], [0.5], [3.0]]),
+        jnp.array([[0.05], [0.3], [0.1]]),
+    )
+
+
+def plot_score_field(ax, pop, t, half_width=4.0, n=17):
+    """Arrows of the score of a 2-D pop at time t (normalised to show direction; colour = length)
+    over contours of ln p_t, with the population's points or means marked."""
+    g = jnp.linspace(-half_width, half_width, n)
+    zz = jnp.stack(jnp.meshgrid(g, g, indexing="xy"), -1).reshape(-1, 2)
+    s = np.asarray(jax.vmap(pop.score, (0, None))(zz, t))
+    fine = jnp.linspace(-half_width, half_width, 80)
+    ff = jnp.stack(jnp.meshgrid(fine, fine, indexing="xy"), -1).reshape(-1, 2)
+    logp = np.asarray(jax.vmap(pop.log_density, (0, None))(ff, t)).reshape(80, 80)
+    ax.contourf(fine, fine, np.maximum(logp, logp.max() - 12), levels=12, cmap="Greys", alpha=0.5)
+    norm = np.linalg.norm(s, axis=1, keepdims=True)
+    u = s / np.maximum(norm, 1e-12)
+    ax.quiver(
+        zz[:, 0], zz[:, 1], u[:, 0], u[:, 1], np.log10(norm[:, 0] + 1e-12), scale=25, width=0.006
+    )
+    centres = pop.points if isinstance(pop, FinitePop) else pop.means
+    ax.plot(centres[:, 0], centres[:, 1], "r*", ms=8)
+    ax.set(title=f"score at t = {t:g}", aspect="equal", xlim=(-half_width, half_width))
+    ax.grid(False)
+    return ax
+
+
+def plot_posterior_mean_1d(ax, pop, ts, half_width=5.0):
+    """E[y | z(t) = z] against z for a 1-D pop at several t, with the diagonal E = z."""
+    z = jnp.linspace(-half_width, half_width, 401)[:, None]
+    for t in ts:
+        ax.plot(z[:, 0], jax.vmap(pop.posterior_mean, (0, None))(z, t)[:, 0], label=f"t = {t:g}")
+    ax.plot(z[:, 0], z[:, 0], "k:", lw=0.8, label="E = z")
+    ax.set(xlabel="z", ylabel="E[y | z(t) = z]", ylim=(-half_width, half_width))
+    ax.legend()
+    return ax
+
+
+def plot_densities_1d(ax, pop, ts, half_width=5.0):
+    """p_t(z) of a 1-D pop at several t: the population smoothed by the heat kernel."""
+    z = jnp.linspace(-half_width, half_width, 401)[:, None]
+    for t in ts:
+        ax.plot(z[:, 0], jnp.exp(jax.vmap(pop.log_density, (0, None))(z, t)), label=f"t = {t:g}")
+    ax.set(xlabel="z", ylabel="p_t(z)")
+    ax.legend()
+    return ax
+
+
+def make_figures(outdir) -> list:
+    """populations_score_fields.png (D2 at three t) and populations_posterior_mean.png (1-D)."""
+    from diffcourse.plotting import savefig
+
+    outdir = pathlib.Path(outdir)
+    fig, axes = plt.subplots(1, 3, figsize=(9.0, 3.2))
+    for ax, t in zip(axes, [0.05, 0.5, 3.0], strict=True):
+        plot_score_field(ax, d2_pop(), t)
+    written = [savefig(fig, outdir / "populations_score_fields.png")]
+    fig, axes = plt.subplots(1, 2, figsize=(8.0, 3.0))
+    three = FinitePop(jnp.array([[-1.0], [0.5], [2.0]]), jnp.array([0.2, 0.5, 0.3]))
+    plot_posterior_mean_1d(axes[0], three, [0.01, 0.1, 1.0])
+    axes[0].set_title("three points")
+    plot_posterior_mean_1d(axes[1], g1_mixture(), [0.01, 0.3, 3.0])
+    axes[1].set_title("Gaussian mixture G1")
+    written.append(savefig(fig, outdir / "populations_posterior_mean.png"))
+    return written
