@@ -1,0 +1,340 @@
+r"""Denoising score matching, written once, with its weighting as a parameter (notebook 07).
+
+Forward process (course notation): :math:`z = y + \sqrt t\,\epsilon`, :math:`y\sim\mathrm{pop}`,
+:math:`\epsilon\sim\mathcal N(0,I)`, :math:`t` the variance-exploding time. A network reads
+:math:`(z, t)` and predicts one of three equivalent things (``target``):
+
+=============  ====================================  =========================================
+``target``     the network predicts                  regression target, error in terms of y
+=============  ====================================  =========================================
+``denoiser``   :math:`\hat y \approx E[y\mid z]`     :math:`\|y-\hat y\|^2`
+``eps``        :math:`\hat\epsilon\approx E[\epsilon\mid z]`  :math:`\|\epsilon-\hat\epsilon\|^2 = \|y-\hat y\|^2/t`
+``score``      :math:`\hat s\approx\nabla_z\ln p_t`  :math:`\|\tfrac{y-z}{t}-\hat s\|^2 = \|y-\hat y\|^2/t^2`
+=============  ====================================  =========================================
+
+with :math:`\hat y = z - \sqrt t\,\hat\epsilon = z + t\hat s` (MCALLESTER.md §2 and M11). So one
+loss covers all three: a weighting :math:`w(t)` on the denoiser error,
+
+.. math:: L = E_{t\sim p}\,E_{y,\epsilon}\; w(t)\,\|y - \hat y(z,t)\|^2,
+
+computed for each target in its own residual, multiplied by the factor :math:`c(t) = 1, t, t^2`
+that converts it (:func:`error_scale`). The named weightings (:data:`WEIGHTINGS`):
+
+- ``"denoiser"``: :math:`w=1`, McAllester's regression of :math:`E[y\mid z]` (M5);
+- ``"eps"``: :math:`w=1/t`, i.e. :math:`\|\epsilon-\hat\epsilon\|^2` (Ho et al. 2020, eq. 14, :math:`L_{\rm simple}`);
+- ``"score"``: :math:`w=1/t^2`, i.e. :math:`\|\hat s - \tfrac{y-z}{t}\|^2` (Vincent 2011, eq. 5 with :math:`\sigma^2=t`);
+- ``"vlb"``: :math:`w=1/(2t^2)`, the variational bound (McAllester M6/M7):
+  :math:`\|y-\hat y\|^2/2t^2 = \|\epsilon-\hat\epsilon\|^2/2t`;
+- :func:`edm_weighting` ``(s2)``: :math:`w=(s^2+t)/(s^2 t)` (Karras et al. 2022, eq. 8 with :math:`\sigma^2=t`).
+
+The minimiser over all functions :math:`\hat y` is :math:`E[y\mid z(t)=z]` for every positive
+weighting (M5), and the minimum is :math:`E_t\,w(t)\,E\,\mathrm{tr}\,\mathrm{Cov}(y\mid z(t))`
+(:func:`irreducible_loss`). The weighting decides which noise levels the *finite* network
+fits best. The time distribution :math:`p(t)` is :class:`LogUniform` or :class:`LogNormal`
+(EDM's choice); ``integral=True`` divides by :math:`p(t)`, which turns the estimate into
+:math:`\int w(t)\,E\|y-\hat y\|^2\,dt`: with ``"vlb"`` this is McAllester's entropy integral M7 in nats.
+
+A model is called ``model(z, t)`` on one sample and returns its raw output, read per ``target``.
+"""
+
+import dataclasses
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from diffcourse import _validate, schedules
+
+TARGETS = ("denoiser", "eps", "score")
+
+WEIGHTINGS = {
+    "denoiser": lambda t: jnp.ones_like(t),
+    "eps": lambda t: 1 / t,
+    "score": lambda t: 1 / t**2,
+    "vlb": lambda t: 1 / (2 * t**2),
+}
+
+
+def edm_weighting(s2: float):
+    r"""EDM's weighting :math:`\lambda(\sigma) = (\sigma^2+\sigma_{\rm data}^2)/(\sigma\sigma_{\rm data})^2`
+    (Karras et al. 2022, eq. 8 and Table 1) with :math:`\sigma^2 = t`, :math:`\sigma_{\rm data}^2 = s^2`:
+    :math:`w(t) = (s^2+t)/(s^2 t) = 1/c_{\rm out}^2`. Returns a callable ``w(t)``."""
+    _validate.positive("s2", s2)
+    return lambda t: (s2 + t) / (s2 * t)
+
+
+# ---------------------------------------------------------------------------------------------
+# distributions of t
+
+
+@dataclasses.dataclass(frozen=True)
+class LogUniform:
+    r""":math:`\ln t\sim U(\ln t_{\min}, \ln t_{\max})`: density :math:`p(t) = 1/(t\ln(t_{\max}/t_{\min}))`."""
+
+    t_min: float = 1e-3
+    t_max: float = 1e2
+
+    def __post_init__(self):
+        _validate.positive("t_min", self.t_min)
+        _validate.positive("t_max", self.t_max)
+        if not self.t_min < self.t_max:
+            raise ValueError(f"t_min must be < t_max; got t_min={self.t_min}, t_max={self.t_max}")
+
+    def sample(self, key, n: int, dtype=None):
+        """``n`` draws, shape (n,)."""
+        u = jax.random.uniform(key, (n,), dtype or jnp.result_type(float))
+        return self.t_min * (self.t_max / self.t_min) ** u
+
+    def log_prob(self, t):
+        r""":math:`\ln p(t) = -\ln t - \ln\ln(t_{\max}/t_{\min})` on the support."""
+        return -jnp.log(t) - np.log(np.log(self.t_max / self.t_min))
+
+    def quadrature(self, n: int = 32):
+        r"""Nodes and weights with :math:`E_p f(t)\approx\sum_i w_i f(t_i)`: Gauss–Legendre in :math:`\ln t`."""
+        x, w = np.polynomial.legendre.leggauss(_validate.positive_int("n", n))
+        return self.t_min * (self.t_max / self.t_min) ** ((x + 1) / 2), w / 2
+
+
+@dataclasses.dataclass(frozen=True)
+class LogNormal:
+    r""":math:`\ln t\sim\mathcal N(\mathrm{mean}, \mathrm{std}^2)`.
+
+    EDM (Karras et al. 2022, Table 1) draws :math:`\ln\sigma\sim\mathcal N(-1.2, 1.2^2)` for data of
+    std 0.5; with :math:`t=\sigma^2` that is ``LogNormal(-2.4, 2.4)``, the default."""
+
+    mean: float = -2.4
+    std: float = 2.4
+
+    def __post_init__(self):
+        _validate.positive("std", self.std)
+        if not np.isfinite(self.mean):
+            raise ValueError(f"mean must be finite; got {self.mean}")
+
+    def sample(self, key, n: int, dtype=None):
+        """``n`` draws, shape (n,)."""
+        g = jax.random.normal(key, (n,), dtype or jnp.result_type(float))
+        return jnp.exp(self.mean + self.std * g)
+
+    def log_prob(self, t):
+        r""":math:`\ln p(t) = \ln\mathcal N(\ln t; \mathrm{mean}, \mathrm{std}^2) - \ln t`."""
+        u = (jnp.log(t) - self.mean) / self.std
+        return -0.5 * u**2 - np.log(self.std * np.sqrt(2 * np.pi)) - jnp.log(t)
+
+    def quadrature(self, n: int = 32):
+        r"""Nodes and weights with :math:`E_p f(t)\approx\sum_i w_i f(t_i)`: Gauss–Hermite in :math:`\ln t`."""
+        x, w = np.polynomial.hermite_e.hermegauss(_validate.positive_int("n", n))
+        return np.exp(self.mean + self.std * x), w / w.sum()
+
+
+# ---------------------------------------------------------------------------------------------
+# targets and weights
+
+
+def _check_target(target):
+    if target not in TARGETS:
+        raise ValueError(f"target must be one of {TARGETS}; got {target!r}")
+    return target
+
+
+def weight_fn(weighting):
+    """The callable ``w(t)`` for a name in :data:`WEIGHTINGS` or a callable (returned as is)."""
+    if callable(weighting):
+        return weighting
+    if weighting not in WEIGHTINGS:
+        raise ValueError(
+            f"weighting must be one of {tuple(WEIGHTINGS)} or a callable w(t); got {weighting!r}"
+        )
+    return WEIGHTINGS[weighting]
+
+
+def error_scale(target: str, t):
+    r""":math:`c(t)` with :math:`\|y-\hat y\|^2 = c(t)\times`(the target's squared residual): 1, :math:`t`, :math:`t^2`."""
+    _check_target(target)
+    return {"denoiser": jnp.ones_like(t), "eps": t, "score": t**2}[target]
+
+
+def to_denoiser(out, z, t, target: str):
+    r"""Read a network output as :math:`\hat y`: ``out``, :math:`z-\sqrt t\,\hat\epsilon`, or :math:`z+t\hat s`."""
+    _check_target(target)
+    if target == "eps":
+        return schedules.eps_to_denoiser(out, z, t)
+    if target == "score":
+        return schedules.score_to_denoiser(out, z, t)
+    return out
+
+
+def as_denoiser(model, target: str = "denoiser"):
+    r"""The function :math:`(z, t)\mapsto\hat y(z,t)` of a model trained with ``target``. One sample."""
+    _check_target(target)
+    return lambda z, t: to_denoiser(model(z, t), z, t, target)
+
+
+def as_score(model, target: str = "denoiser"):
+    r"""The function :math:`(z,t)\mapsto\hat s = (\hat y - z)/t` (M11) for :func:`diffcourse.reverse.sample`."""
+    denoise = as_denoiser(model, target)
+    return lambda z, t: schedules.denoiser_to_score(denoise(z, t), z, t)
+
+
+# ---------------------------------------------------------------------------------------------
+# the loss
+
+
+def _per_sample(a):
+    """Broadcast a (n,) vector against a batch (n, ...)."""
+    return lambda x: x.reshape(x.shape + (1,) * (a.ndim - 1))
+
+
+def _check_batch(model, y):
+    if np.ndim(y) < 2 or np.shape(y)[0] < 1:
+        raise ValueError(f"y must be a batch of shape (n, ...) with n >= 1; got {np.shape(y)}")
+    dim = getattr(model, "dim", None)
+    if isinstance(dim, int) and np.ndim(y) == 2 and np.shape(y)[1] != dim:
+        raise ValueError(f"y must have shape (n, {dim}) for this model; got {np.shape(y)}")
+
+
+def dsm_terms(model, y, t, eps, *, target: str = "denoiser", weighting="vlb"):
+    r"""The per-sample terms :math:`w(t_i)\,c(t_i)\,\|r_i\|^2` of the DSM loss, shape (n,).
+
+    ``y``: (n, ...) data; ``t``: (n,) times; ``eps``: like ``y``; :math:`z_i = y_i+\sqrt{t_i}\epsilon_i`.
+    The residual :math:`r` is the target's own: :math:`y-\hat y`, :math:`\epsilon-\hat\epsilon` or
+    :math:`(y-z)/t-\hat s`, and :math:`c(t)` (:func:`error_scale`) makes each term equal to
+    :math:`w(t)\|y-\hat y\|^2` whatever the target.
+    """
+    _check_target(target)
+    w = weight_fn(weighting)
+    return w(t) * _scaled_residual(model, y, t, eps, target)
+
+
+@eqx.filter_jit
+def _scaled_residual(model, y, t, eps, target):
+    r""":math:`c(t)\,\|r\|^2` per sample: the target's residual converted to :math:`\|y-\hat y\|^2`."""
+    b = _per_sample(y)
+    z = y + b(jnp.sqrt(t)) * eps
+    out = jax.vmap(model)(z, t)
+    native = {"denoiser": y, "eps": eps, "score": (y - z) / b(t)}[target]
+    sq = jnp.sum((native - out).reshape(y.shape[0], -1) ** 2, axis=1)
+    return error_scale(target, t) * sq
+
+
+def dsm_loss(
+    model,
+    key,
+    y,
+    *,
+    target: str = "denoiser",
+    weighting="vlb",
+    t_sampler=LogUniform(),
+    integral: bool = False,
+):
+    r"""Monte Carlo estimate of the denoising score-matching loss on a batch ``y`` (n, ...).
+
+    .. math:: L = \frac1n\sum_i w(t_i)\,\|y_i - \hat y(y_i + \sqrt{t_i}\epsilon_i, t_i)\|^2,
+              \qquad t_i\sim p,\ \epsilon_i\sim\mathcal N(0,I)
+
+    (each term computed in the ``target``'s own residual, :func:`dsm_terms`). With
+    ``integral=True`` each term is divided by :math:`p(t_i)`, estimating
+    :math:`\int w(t)\,E\|y-\hat y\|^2\,dt` over the support of ``t_sampler``. Sources: McAllester
+    M5–M7, Vincent 2011, Ho et al. 2020 eq. 14, Karras et al. 2022 eq. 2 and 8. Scalar.
+    """
+    _check_batch(model, y)
+    key_t, key_eps = jax.random.split(key)
+    y = jnp.asarray(y)
+    t = t_sampler.sample(key_t, y.shape[0], y.dtype)
+    eps = jax.random.normal(key_eps, y.shape, y.dtype)
+    terms = dsm_terms(model, y, t, eps, target=target, weighting=weighting)
+    if integral:
+        terms = terms * jnp.exp(-t_sampler.log_prob(t))
+    return jnp.mean(terms)
+
+
+def make_loss_fn(*, target="denoiser", weighting="vlb", t_sampler=LogUniform(), integral=False):
+    """``loss_fn(model, key, batch)`` = :func:`dsm_loss` with these settings, for :func:`diffcourse.train.fit`.
+
+    The settings are checked here, once, before any tracing."""
+    _check_target(target)
+    weight_fn(weighting)
+    if not (hasattr(t_sampler, "sample") and hasattr(t_sampler, "log_prob")):
+        raise ValueError(f"t_sampler must be a LogUniform or LogNormal; got {t_sampler!r}")
+
+    def loss_fn(model, key, batch):
+        return dsm_loss(
+            model,
+            key,
+            batch,
+            target=target,
+            weighting=weighting,
+            t_sampler=t_sampler,
+            integral=integral,
+        )
+
+    return loss_fn
+
+
+# ---------------------------------------------------------------------------------------------
+# what the loss can reach, and how far a model is from it
+
+
+def mmse(key, pop, t, n: int = 2048):
+    r"""The denoising error of the exact denoiser, :math:`E\|y - E[y\mid z(t)]\|^2 = E_z\,\mathrm{tr}\,\mathrm{Cov}(y\mid z(t))`.
+
+    Monte Carlo over ``n`` draws :math:`z\sim p_t` (``pop.sample_pt``), the trace in closed form
+    (``pop.posterior_cov``). ``t``: scalar or (m,) array; returns the same shape.
+    """
+    n = _validate.positive_int("n", n)
+    _validate.positive("t", t)
+    t = jnp.asarray(t)
+    return _mmse(key, pop, t.reshape(-1), n).reshape(t.shape)
+
+
+@eqx.filter_jit
+def _mmse(key, pop, t, n):
+    def one(t):
+        z = pop.sample_pt(key, n, t)
+        return jnp.mean(jax.vmap(lambda z: jnp.trace(pop.posterior_cov(z, t)))(z))
+
+    return jax.vmap(one)(t)
+
+
+def irreducible_loss(
+    key, pop, *, weighting="vlb", t_sampler=LogUniform(), integral=False, n_t=32, n_z=2048
+):
+    r"""The minimum of :func:`dsm_loss` over all denoisers, reached by :math:`\hat y = E[y\mid z]` (M5):
+
+    .. math:: L^* = E_{t\sim p}\,w(t)\,E_z\,\mathrm{tr}\,\mathrm{Cov}(y\mid z(t))
+
+    by the sampler's quadrature in :math:`t` (``n_t`` nodes) and :func:`mmse` (``n_z`` draws) at
+    each node. ``integral=True`` as in :func:`dsm_loss`. Scalar."""
+    w = weight_fn(weighting)
+    t, q = t_sampler.quadrature(n_t)
+    t = jnp.asarray(t)
+    f = w(t) * mmse(key, pop, t, n_z)
+    if integral:
+        f = f * jnp.exp(-t_sampler.log_prob(t))
+    return jnp.sum(jnp.asarray(q) * f)
+
+
+def denoiser_error(key, model, pop, t, *, target="denoiser", n: int = 1024):
+    r""":math:`E_{z\sim p_t}\|\hat y(z,t) - E[y\mid z(t)=z]\|^2 = t^2\,E\|\hat s - \nabla\ln p_t\|^2`.
+
+    How far a model is from the exact denoiser of ``pop`` at each time in ``t`` (scalar or (m,)),
+    by Monte Carlo over ``n`` draws of :math:`z\sim p_t`. Returns the shape of ``t``.
+    """
+    n = _validate.positive_int("n", n)
+    _validate.positive("t", t)
+    _check_target(target)
+    t = jnp.asarray(t)
+    return _denoiser_error(key, model, pop, t.reshape(-1), target, n).reshape(t.shape)
+
+
+@eqx.filter_jit
+def _denoiser_error(key, model, pop, t, target, n):
+    denoise = as_denoiser(model, target)
+
+    def one(t):
+        z = pop.sample_pt(key, n, t)
+        tt = jnp.full((n,), t, z.dtype)
+        diff = jax.vmap(denoise)(z, tt) - jax.vmap(pop.posterior_mean, (0, None))(z, t)
+        return jnp.mean(jnp.sum(diff**2, axis=-1))
+
+    return jax.vmap(one)(t)
