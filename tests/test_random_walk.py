@@ -27,43 +27,48 @@ def test_lattice_walk_shapes_and_steps():
     np.testing.assert_allclose(np.abs(np.diff(p2, axis=1)), 0.3)
 
 
+# one simulation per dimension, shared by the tests below: D = dx^2 / (2 dt) = 1
+N, n, dx, dt = 10_000, 100, 0.1, 0.005
+
+
+@pytest.fixture(scope="module")
+def walks():
+    k1, k2 = jax.random.split(jax.random.key(1))
+    return {1: rw.lattice_walk(k1, N, n, dx, dt), 2: rw.lattice_walk(k2, N, n, dx, dt, dim=2)}
+
+
 @pytest.mark.parametrize("dim", [1, 2])
-def test_msd_slope_is_2_dim_D(dim):
-    # E MSD(t) = 2 dim D t with D = dx^2/(2 dt) = 1; the relative standard error of the fitted
-    # slope is about sqrt(2 / (N dim)) (Var S_n^2 = 2 n^2 - 2n per coordinate): allow 4 of them.
-    N, n, dx, dt = 10_000, 100, 0.1, 0.005
-    paths = rw.lattice_walk(jax.random.key(1), N, n, dx, dt, dim=dim)
+def test_msd_slope_is_2_dim_D(walks, dim):
+    # E MSD(t) = 2 dim D t; the relative standard error of the fitted slope is about
+    # sqrt(2 / (N dim)) (Var S_n^2 = 2 n^2 - 2n per coordinate): allow 4 of them.
     ts = dt * np.arange(n + 1)
-    slope, intercept = np.polyfit(ts, np.asarray(rw.msd(paths)), 1)
+    msd = rw.msd(walks[dim])
+    slope, intercept = np.polyfit(ts, np.asarray(msd), 1)
     D = rw.diffusion_constant(dx, dt)
     tol = 4 * np.sqrt(2 / (N * dim))
     assert slope == pytest.approx(2 * dim * D, rel=tol)
-    assert float(rw.fit_diffusion(ts, rw.msd(paths), dim=dim)) == pytest.approx(D, rel=tol)
+    assert float(rw.fit_diffusion(ts, msd, dim=dim)) == pytest.approx(D, rel=tol)
     assert abs(intercept) < tol * 2 * dim * D * ts[-1]
 
 
-def jittered(key, positions, dx):
+def jittered(key, positions):
     """Spread each lattice position uniformly over its cell (-dx, dx) so that a continuous
     law can be compared by KS; this adds dx^2/3 to the variance (1/(3 n) of it, negligible)."""
     return positions + jax.random.uniform(key, positions.shape, minval=-dx, maxval=dx)
 
 
-def test_walkers_follow_heat_kernel_ks():
-    N, n, dx, dt = 4000, 400, 0.05, 0.00125  # D = 1, t = 0.5
-    k_walk, k_jit = jax.random.split(jax.random.key(2))
-    x = jittered(k_jit, rw.lattice_walk(k_walk, N, n, dx, dt)[:, -1], dx)
+def test_walkers_follow_heat_kernel_ks(walks):
+    x = np.asarray(jittered(jax.random.key(2), walks[1][:, -1]))
     t, D = n * dt, rw.diffusion_constant(dx, dt)
-    assert stats.kstest(np.asarray(x), stats.norm(scale=np.sqrt(2 * D * t)).cdf).pvalue > 0.01
+    assert stats.kstest(x, stats.norm(scale=np.sqrt(2 * D * t)).cdf).pvalue > 0.01
     # the test has power: a kernel with D 20% too large is rejected
-    assert stats.kstest(np.asarray(x), stats.norm(scale=np.sqrt(2.4 * D * t)).cdf).pvalue < 1e-3
+    assert stats.kstest(x, stats.norm(scale=np.sqrt(2.4 * D * t)).cdf).pvalue < 1e-3
 
 
-def test_2d_walkers_radius_follows_kernel_ks():
+def test_2d_walkers_radius_follows_kernel_ks(walks):
     # under the 2-D kernel N(0, 2 D t I), |x|^2 / (2 D t) is chi-squared with 2 degrees
-    N, n, dx, dt = 4000, 200, 0.05, 0.00125
-    k_walk, k_jit = jax.random.split(jax.random.key(3))
-    x = jittered(k_jit, rw.lattice_walk(k_walk, N, n, dx, dt, dim=2)[:, -1], dx)
-    r2 = np.sum(np.asarray(x) ** 2, axis=1) / (2 * rw.diffusion_constant(dx, dt) * n * dt)
+    x = np.asarray(jittered(jax.random.key(3), walks[2][:, -1]))
+    r2 = np.sum(x**2, axis=1) / (2 * rw.diffusion_constant(dx, dt) * n * dt)
     assert stats.kstest(r2, stats.chi2(2).cdf).pvalue > 0.01
     assert stats.kstest(r2, stats.chi2(2, scale=1.2).cdf).pvalue < 1e-3
 
