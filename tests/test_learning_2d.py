@@ -1,0 +1,81 @@
+"""A short training run on the 8-component ring (float32, fixed keys, dc.train.fit).
+
+Checks: the mean squared distance between the learned and the exact denoiser, averaged over
+log-uniform t in [0.01, 10] (= t^2 ||s - s*||^2, the score error at the scale of the data), falls
+at least 10x from initialisation; samples of the reverse family with the learned score (lam = 1
+and the ODE, lam = 0) fall into the 8 components with the mixture's unequal weights.
+"""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import diffcourse as dc
+from diffcourse import losses
+from diffcourse.data import toys
+from diffcourse.nets import MLP
+
+WEIGHTS = np.tile([2.0, 1.0], 4) / 12  # 1/6 and 1/12: a uniform sampler would be off by 0.042
+TOL = 0.03  # |sample fraction - weight| per component; binomial SE at n = 2000 is <= 0.0083
+
+
+@pytest.fixture(scope="module")
+def trained():
+    with jax.enable_x64(False):
+        pop = toys.ring_mixture(weights=jnp.asarray(WEIGHTS, jnp.float32))
+        y = pop.sample(jax.random.PRNGKey(0), 4096)
+        s2 = float(jnp.var(y))
+        model = MLP(jax.random.PRNGKey(1), 2, width=64, depth=3, s2=s2)
+        loss_fn = losses.make_loss_fn(
+            weighting=losses.edm_weighting(s2), t_sampler=losses.LogUniform(1e-3, 1e2)
+        )
+        before = _mean_error(model, pop)  # fit donates the initial arrays: measure first
+        config = dc.train.TrainConfig(steps=800, batch_size=256, lr=1e-2, warmup=50, ema_decay=0.99)
+        result = dc.train.fit(jax.random.PRNGKey(2), model, loss_fn, y, config, progress=False)
+    return pop, s2, before, result
+
+
+def _mean_error(model, pop):
+    t, q = losses.LogUniform(1e-2, 1e1).quadrature(12)
+    err = losses.denoiser_error(
+        jax.random.PRNGKey(5), model, pop, jnp.asarray(t, jnp.float32), n=512
+    )
+    return float(np.sum(q * np.asarray(err)))
+
+
+def test_training_cuts_the_score_error_tenfold(trained, float32):
+    pop, s2, before, result = trained
+    assert not result.stopped_early and result.steps_done == 800
+    after = _mean_error(result.ema_model, pop)
+    linear = _mean_error(lambda z, t: s2 / (s2 + t) * z, pop)  # the best linear denoiser
+    print(f"mean denoiser error: init {before:.4f}, linear {linear:.4f}, trained {after:.4f}")
+    assert after < before / 10, (before, after)
+    assert after < linear / 4, (linear, after)
+    # the loss went down towards its floor
+    floor = losses.irreducible_loss(
+        jax.random.PRNGKey(3),
+        pop,
+        weighting=losses.edm_weighting(s2),
+        t_sampler=losses.LogUniform(1e-3, 1e2),
+    )
+    first, last = result.history["loss"][:50].mean(), result.history["loss"][-200:].mean()
+    print(f"loss: first 50 steps {first:.4f}, last 200 {last:.4f}, floor {float(floor):.4f}")
+    assert last < first and abs(last - floor) < 0.1 * floor, (first, last, floor)
+
+
+@pytest.mark.parametrize("lam", [1.0, 0.0])
+def test_samples_have_the_component_weights(trained, float32, lam):
+    pop, s2, _, result = trained
+    T, n = 40.0, 2000
+    z_T = jnp.sqrt(T + s2) * jax.random.normal(jax.random.PRNGKey(6), (n, 2))  # ~ p_T
+    ts = dc.reverse.time_grid(T, 1e-3, 200)
+    score = losses.as_score(result.ema_model)
+    y = np.asarray(dc.reverse.sample(jax.random.PRNGKey(7), score, z_T, ts, lam))
+    d2 = ((y[:, None, :] - np.asarray(pop.means)) ** 2).sum(-1)
+    k = np.argmin(d2, axis=1)
+    fraction = np.bincount(k, minlength=8) / n
+    print(f"lam={lam}: fractions {np.round(fraction, 3)}")
+    assert np.abs(fraction - WEIGHTS).max() < TOL, fraction
+    # and the samples sit on the components: within 4 std of their nearest mean
+    assert np.mean(np.sqrt(d2.min(axis=1)) < 4 * 0.2) > 0.97
