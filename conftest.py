@@ -10,7 +10,6 @@ import time
 
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 os.environ.setdefault("DIFFCOURSE_QUICK", "1")
-os.environ.setdefault("MPLBACKEND", "Agg")
 
 import jax  # noqa: E402
 import pytest  # noqa: E402
