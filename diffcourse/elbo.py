@@ -288,11 +288,12 @@ def ddpm_elbo(eps_model, x0, betas, rule, *, sigma2: str = "beta") -> DDPMTerms:
     _validate.in_open_interval("betas", betas, 0.0, 1.0)
     if sigma2 not in ("beta", "beta_tilde"):
         raise ValueError(f"sigma2 must be 'beta' or 'beta_tilde'; got {sigma2!r}")
-    return _ddpm_terms(eps_model, x0, betas, schedules.alphabars(betas), *rule, sigma2)
+    tilde = jnp.asarray(sigma2 == "beta_tilde")  # traced, so both choices share one compilation
+    return _ddpm_terms(eps_model, x0, betas, schedules.alphabars(betas), *rule, tilde)
 
 
 @eqx.filter_jit
-def _ddpm_terms(eps_model, x0, betas, alphabar, eps, w, sigma2):
+def _ddpm_terms(eps_model, x0, betas, alphabar, eps, w, tilde):
     d = x0.shape[0]
     alphabar_prev = jnp.concatenate([jnp.ones(1, alphabar.dtype), alphabar[:-1]])
 
@@ -302,7 +303,7 @@ def _ddpm_terms(eps_model, x0, betas, alphabar, eps, w, sigma2):
     def L_step(ab, ab_prev, beta):  # t = 2..T
         def kl(x_t):
             mean_q, var_q = schedules.ddpm_posterior(x0, x_t, ab, ab_prev)
-            var_p = beta if sigma2 == "beta" else var_q
+            var_p = jnp.where(tilde, var_q, beta)
             return gaussian_kl(mean_q, var_q, ddpm_p_mean(eps_model, x_t, ab, beta), var_p)
 
         return jnp.sum(w * jax.vmap(kl)(x_t_nodes(ab)))

@@ -35,6 +35,11 @@ def plot_schedules(ax_alphabar, ax_snr, T: int = 1000):
     ax_alphabar.legend()
 
 
+@eqx.filter_jit
+def _errors(denoiser, y, ts, rule):
+    return jax.vmap(lambda t: elbo.denoising_error(denoiser, y, t, rule))(ts)
+
+
 def plot_integrand(ax, pop, y, blur: float = 1.0):
     r"""The weighted denoising error per unit :math:`\ln t`, :math:`t\cdot\frac{E_\epsilon\|y-\hat y\|^2}{2t^2}`,
     at one point ``y`` (d,), for the exact denoiser of the mixture ``pop`` and for the exact denoiser
@@ -43,7 +48,7 @@ def plot_integrand(ax, pop, y, blur: float = 1.0):
     rule = elbo.eps_quadrature(60, pop.dim)
     bad = populations.GaussianMixture(pop.weights, pop.means, pop.covs * (1 + blur)).posterior_mean
     for name, den in [("exact E[y|z]", pop.posterior_mean), (f"covariances x {1 + blur:g}", bad)]:
-        err = jax.vmap(lambda t, den=den: elbo.denoising_error(den, y, t, rule))(ts)
+        err = _errors(den, y, ts, rule)
         ax.semilogx(ts, ts * elbo.vlb_weight(ts) * err, label=name)
     ax.set(
         xlabel="t",
