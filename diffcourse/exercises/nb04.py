@@ -1,1 +1,44 @@
-"""Exercise checks for notebook 04."""
+"""Exercise checks for notebook 04 (the score and McAllester's identity)."""
+
+import numpy as np
+from scipy.special import softmax
+
+from diffcourse.exercises._check import check_close
+
+# Exercise 1: the three-point population {-1, 0.5, 2} with weights (.2, .5, .3), at z = 1, t = 0.5.
+POINTS = np.array([-1.0, 0.5, 2.0])
+WEIGHTS = np.array([0.2, 0.5, 0.3])
+Z, T = 1.0, 0.5
+
+
+def check_posterior_mean(answer):
+    r"""E[y | z(t) = 1] at t = 0.5 for the three-point pop: :math:`\sum_i r_i y_i`,
+    :math:`r = \mathrm{softmax}(\ln w_i - (z - y_i)^2 / 2t)`."""
+    r = softmax(np.log(WEIGHTS) - (Z - POINTS) ** 2 / (2 * T))
+    return check_close(answer, r @ POINTS, what="E[y | z] by the softmax formula", rtol=1e-6)
+
+
+def check_score(answer):
+    """The score of the same pop at z = 1, t = 0.5, through the identity (E[y|z] - z)/t."""
+    r = softmax(np.log(WEIGHTS) - (Z - POINTS) ** 2 / (2 * T))
+    return check_close(answer, (r @ POINTS - Z) / T, what="score = (E[y|z] - z)/t", rtol=1e-6)
+
+
+def check_gaussian_score(score_fn, mu=0.3, s2=0.8):
+    r"""``score_fn(z, t)`` for pop = N(mu, s2) in 1-D: :math:`-(z-\mu)/(s^2+t)`, at 12 (z, t) pairs."""
+    z = np.linspace(-3.0, 3.0, 4)
+    zz, tt = np.meshgrid(z, [0.01, 0.5, 5.0])
+    got = np.array(
+        [float(np.asarray(score_fn(a, b))) for a, b in zip(zz.ravel(), tt.ravel(), strict=True)]
+    )
+    expected = -(zz.ravel() - mu) / (s2 + tt.ravel())
+    return check_close(got, expected, what="score of N(mu, s2) diffused to time t", rtol=1e-6)
+
+
+def check_heat_convolution(answer):
+    r"""p_t(0) at t = 0.5 for pop = uniform on [-1, 1]: :math:`\tfrac12[\Phi(1/\sqrt t) - \Phi(-1/\sqrt t)]`."""
+    from scipy.stats import norm
+
+    s = np.sqrt(0.5)
+    expected = 0.5 * (norm.cdf(1 / s) - norm.cdf(-1 / s))
+    return check_close(answer, expected, what="(pop * N(0, t))(0) for the uniform pop", rtol=1e-5)

@@ -2,6 +2,7 @@
 
 import pathlib
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import matplotlib.pyplot as plt
@@ -25,20 +26,29 @@ def g1_mixture():
     )
 
 
-def plot_score_field(ax, pop, t, half_width=4.0, n=17):
-    """Arrows of the score of a 2-D pop at time t (normalised to show direction; colour = length)
-    over contours of ln p_t, with the population's points or means marked."""
+@eqx.filter_jit
+def _on_grid(pop, zz, t):
+    """Score and log-density of ``pop`` at every row of ``zz`` (one compilation per pop type)."""
+    return jax.vmap(pop.score, (0, None))(zz, t), jax.vmap(pop.log_density, (0, None))(zz, t)
+
+
+def plot_score_field(ax, pop, t, half_width=4.0, n=61, every=4):
+    """Arrows of the score of a 2-D pop at time t (normalised to show direction; colour = log10 of
+    the length) on every ``every``-th point of an n x n grid, over contours of ln p_t, with the
+    population's points or means marked."""
     g = jnp.linspace(-half_width, half_width, n)
     zz = jnp.stack(jnp.meshgrid(g, g, indexing="xy"), -1).reshape(-1, 2)
-    s = np.asarray(jax.vmap(pop.score, (0, None))(zz, t))
-    fine = jnp.linspace(-half_width, half_width, 80)
-    ff = jnp.stack(jnp.meshgrid(fine, fine, indexing="xy"), -1).reshape(-1, 2)
-    logp = np.asarray(jax.vmap(pop.log_density, (0, None))(ff, t)).reshape(80, 80)
-    ax.contourf(fine, fine, np.maximum(logp, logp.max() - 12), levels=12, cmap="Greys", alpha=0.5)
+    s, logp = (np.asarray(a).reshape(n, n, -1) for a in _on_grid(pop, zz, jnp.asarray(t)))
+    logp = logp[..., 0]
+    ax.contourf(g, g, np.maximum(logp, logp.max() - 12), levels=12, cmap="Greys", alpha=0.5)
+    s, zq = (
+        s[::every, ::every].reshape(-1, 2),
+        np.asarray(zz).reshape(n, n, 2)[::every, ::every].reshape(-1, 2),
+    )
     norm = np.linalg.norm(s, axis=1, keepdims=True)
     u = s / np.maximum(norm, 1e-12)
     ax.quiver(
-        zz[:, 0], zz[:, 1], u[:, 0], u[:, 1], np.log10(norm[:, 0] + 1e-12), scale=25, width=0.006
+        zq[:, 0], zq[:, 1], u[:, 0], u[:, 1], np.log10(norm[:, 0] + 1e-12), scale=25, width=0.006
     )
     centres = pop.points if isinstance(pop, FinitePop) else pop.means
     ax.plot(centres[:, 0], centres[:, 1], "r*", ms=8)
@@ -47,11 +57,16 @@ def plot_score_field(ax, pop, t, half_width=4.0, n=17):
     return ax
 
 
+@eqx.filter_jit
+def _posterior_mean(pop, zz, t):
+    return jax.vmap(pop.posterior_mean, (0, None))(zz, t)
+
+
 def plot_posterior_mean_1d(ax, pop, ts, half_width=5.0):
     """E[y | z(t) = z] against z for a 1-D pop at several t, with the diagonal E = z."""
     z = jnp.linspace(-half_width, half_width, 401)[:, None]
     for t in ts:
-        ax.plot(z[:, 0], jax.vmap(pop.posterior_mean, (0, None))(z, t)[:, 0], label=f"t = {t:g}")
+        ax.plot(z[:, 0], _posterior_mean(pop, z, jnp.asarray(t))[:, 0], label=f"t = {t:g}")
     ax.plot(z[:, 0], z[:, 0], "k:", lw=0.8, label="E = z")
     ax.set(xlabel="z", ylabel="E[y | z(t) = z]", ylim=(-half_width, half_width))
     ax.legend()
@@ -62,7 +77,7 @@ def plot_densities_1d(ax, pop, ts, half_width=5.0):
     """p_t(z) of a 1-D pop at several t: the population smoothed by the heat kernel."""
     z = jnp.linspace(-half_width, half_width, 401)[:, None]
     for t in ts:
-        ax.plot(z[:, 0], jnp.exp(jax.vmap(pop.log_density, (0, None))(z, t)), label=f"t = {t:g}")
+        ax.plot(z[:, 0], jnp.exp(_on_grid(pop, z, jnp.asarray(t))[1]), label=f"t = {t:g}")
     ax.set(xlabel="z", ylabel="p_t(z)")
     ax.legend()
     return ax
