@@ -15,13 +15,13 @@ def check_posterior_mean(answer):
     r"""E[y | z(t) = 1] at t = 0.5 for the three-point pop: :math:`\sum_i r_i y_i`,
     :math:`r = \mathrm{softmax}(\ln w_i - (z - y_i)^2 / 2t)`."""
     r = softmax(np.log(WEIGHTS) - (Z - POINTS) ** 2 / (2 * T))
-    return check_close(answer, r @ POINTS, what="E[y | z] by the softmax formula", rtol=1e-6)
+    check_close(answer, r @ POINTS, what="E[y | z] by the softmax formula", rtol=1e-6)
 
 
 def check_score(answer):
     """The score of the same pop at z = 1, t = 0.5, through the identity (E[y|z] - z)/t."""
     r = softmax(np.log(WEIGHTS) - (Z - POINTS) ** 2 / (2 * T))
-    return check_close(answer, (r @ POINTS - Z) / T, what="score = (E[y|z] - z)/t", rtol=1e-6)
+    check_close(answer, (r @ POINTS - Z) / T, what="score = (E[y|z] - z)/t", rtol=1e-6)
 
 
 def check_gaussian_score(score_fn, mu=0.3, s2=0.8):
@@ -32,7 +32,7 @@ def check_gaussian_score(score_fn, mu=0.3, s2=0.8):
         [float(np.asarray(score_fn(a, b))) for a, b in zip(zz.ravel(), tt.ravel(), strict=True)]
     )
     expected = -(zz.ravel() - mu) / (s2 + tt.ravel())
-    return check_close(got, expected, what="score of N(mu, s2) diffused to time t", rtol=1e-6)
+    check_close(got, expected, what="score of N(mu, s2) diffused to time t", rtol=1e-6)
 
 
 def check_heat_convolution(answer):
@@ -41,4 +41,4 @@ def check_heat_convolution(answer):
 
     s = np.sqrt(0.5)
     expected = 0.5 * (norm.cdf(1 / s) - norm.cdf(-1 / s))
-    return check_close(answer, expected, what="(pop * N(0, t))(0) for the uniform pop", rtol=1e-5)
+    check_close(answer, expected, what="(pop * N(0, t))(0) for the uniform pop", rtol=1e-5)
