@@ -222,17 +222,17 @@ def test_bad_input_is_rejected(call, match):
 def test_exercise_checks_accept_the_answer_and_reject_a_wrong_one():
     from diffcourse.exercises import ExerciseError, nb03
 
-    assert nb03.check_ou_stationary_variance(0.06, theta=3.0, sigma=0.6)
+    nb03.check_ou_stationary_variance(0.06, theta=3.0, sigma=0.6)
     with pytest.raises(ExerciseError, match="expected"):
         nb03.check_ou_stationary_variance(0.12, theta=3.0, sigma=0.6)  # forgot the 2
-    assert nb03.check_ddpm_theta(-0.5 * np.log(0.98), beta=0.02)
+    nb03.check_ddpm_theta(-0.5 * np.log(0.98), beta=0.02)
     with pytest.raises(ExerciseError):
         nb03.check_ddpm_theta(0.01, beta=0.02)  # first-order answer beta/2, not exact
-    assert nb03.check_heat_cfl(0.0025, h=0.05)
+    nb03.check_heat_cfl(0.0025, h=0.05)
     with pytest.raises(ExerciseError):
         nb03.check_heat_cfl(0.00125, h=0.05)  # the D = 1 limit
     call = float(S.black_scholes_call(100.0, 105.0, 0.05, 0.2, 1.0))
-    assert nb03.check_put_price(
+    nb03.check_put_price(
         call - 100 + 105 * np.exp(-0.05), S0=100.0, K=105.0, r=0.05, sigma=0.2, T=1.0
     )
     with pytest.raises(ExerciseError):
