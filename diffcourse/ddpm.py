@@ -156,7 +156,9 @@ def save(path, model, meta) -> pathlib.Path:
     """Write the (EMA) model alone: the small checkpoint that :func:`load` and the CLI read."""
     from diffcourse import train
 
-    return train.save_checkpoint(path, model, meta)
+    # float32 on disk whatever the trainer's arithmetic (its EMA can promote to float64 under x64)
+    to32 = lambda a: a.astype(jnp.float32) if eqx.is_inexact_array(a) else a
+    return train.save_checkpoint(path, jax.tree.map(to32, model), meta)
 
 
 def load(path=None):

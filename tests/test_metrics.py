@@ -1,0 +1,67 @@
+"""Metrics: the Fréchet distance's closed form and its order on corrupted digits; the other scores."""
+
+import numpy as np
+import pytest
+
+import diffcourse as dc
+from diffcourse import metrics
+
+
+@pytest.fixture(scope="module")
+def digits():
+    train, _ = dc.data.images.load_digits("train")
+    held, yheld = dc.data.images.load_digits("heldout")
+    return train, held, yheld
+
+
+def test_frechet_distance_closed_form_for_gaussians():
+    """For N(mu_a, diag s_a^2) and N(mu_b, diag s_b^2): |mu_a - mu_b|^2 + sum (s_a - s_b)^2."""
+    rng = np.random.default_rng(0)
+    mu_a, mu_b = np.zeros(4), np.array([1.0, 0.0, -0.5, 0.2])
+    s_a, s_b = np.array([1.0, 2.0, 0.5, 1.0]), np.array([1.0, 1.0, 1.0, 0.3])
+    a = mu_a + s_a * rng.standard_normal((200_000, 4))
+    b = mu_b + s_b * rng.standard_normal((200_000, 4))
+    exact = np.sum((mu_a - mu_b) ** 2) + np.sum((s_a - s_b) ** 2)
+    assert metrics.frechet_distance(a, b) == pytest.approx(exact, rel=0.02)
+    assert metrics.frechet_distance(a, a) == pytest.approx(0.0, abs=1e-8)
+
+
+def test_fd_scale_and_order_on_a_ladder(digits):
+    train, held, _ = digits
+    f_train = metrics.features(train)
+    fd = lambda x: metrics.frechet_distance(metrics.features(x), f_train)
+    self_fd, held_fd = fd(train), fd(held)
+    rng = np.random.default_rng(1)
+    noise_fd = fd(rng.standard_normal(held.shape))
+    ladder = [fd(held + s * rng.standard_normal(held.shape)) for s in (0.2, 0.4, 0.8, 1.6)]
+    print(
+        f"FD: train to itself {self_fd:.2e}, held-out {held_fd:.2f}, noise {noise_fd:.1f}, ladder {np.round(ladder, 1)}"
+    )
+    assert abs(self_fd) < 1e-4  # 0 up to float64 cancellation in the trace terms
+    assert 0 < held_fd < 15  # measured 6.75: the finite-sample floor of 297 real images
+    assert noise_fd > 50 * held_fd
+    assert held_fd < ladder[0] and np.all(np.diff(ladder) > 0)
+
+
+def test_classifier_confidence_entropy_memorisation(digits):
+    train, held, yheld = digits
+    probs = metrics.probabilities(held)
+    assert probs.shape == (297, 10)
+    np.testing.assert_allclose(probs.sum(1), 1.0, atol=1e-6)
+    assert np.mean(probs.argmax(1) == yheld) > 0.95  # held-out accuracy (measured 0.983)
+    ref = metrics.heldout_reference()
+    assert ref["confidence"] > 0.95 and ref["class_entropy"] > 2.25
+    # entropy of the class histogram: ln 10 for balanced classes, 0 for one class
+    assert metrics.class_entropy(np.eye(10)[np.arange(100) % 10]) == pytest.approx(np.log(10))
+    assert metrics.class_entropy(np.eye(10)[np.zeros(50, int)]) == 0.0
+    assert metrics.confidence(np.full((3, 10), 0.1)) == pytest.approx(0.1)
+    # memorisation scale: a training image is at distance 0 from the training set, held-out ones are not
+    assert metrics.nearest_neighbour_distance(train[:20], train).max() < 1e-6
+    assert np.median(metrics.nearest_neighbour_distance(held, train)) > 1.0
+
+
+def test_bad_input():
+    with pytest.raises(ValueError, match="same k"):
+        metrics.frechet_distance(np.zeros((5, 3)), np.zeros((5, 4)))
+    with pytest.raises(ValueError, match="NaN"):
+        metrics.features(np.full((2, 8, 8), np.nan))
