@@ -39,9 +39,12 @@ def _default_weights(n, dtype):
     return jnp.full((n,), 1.0 / n, dtype=dtype)
 
 
-def _diffuse(key, y, t):
-    r""":math:`z(t) = y + \sqrt t\,\epsilon` for a batch ``y`` of shape (n, d) (M0)."""
-    return y + jnp.sqrt(t) * jax.random.normal(key, y.shape, y.dtype)
+@eqx.filter_jit
+def _sample_pt(pop, key, n, t):
+    r""":math:`z(t) = y + \sqrt t\,\epsilon`, :math:`y \sim` pop, n draws (M0); compiled once per pop type and n."""
+    key_y, key_eps = jax.random.split(key)
+    y = pop.sample(key_y, n)
+    return y + jnp.sqrt(t) * jax.random.normal(key_eps, y.shape, y.dtype)
 
 
 class FinitePop(eqx.Module):
@@ -73,6 +76,7 @@ class FinitePop(eqx.Module):
     def dim(self) -> int:
         return self.points.shape[1]
 
+    @eqx.filter_jit
     def sample(self, key, n: int):
         """n draws y ~ pop (indices chosen with the weights). Returns (n, d)."""
         idx = jax.random.choice(key, self.points.shape[0], (n,), p=self.weights)
@@ -81,8 +85,7 @@ class FinitePop(eqx.Module):
     def sample_pt(self, key, n: int, t):
         r"""n draws of :math:`z(t) = y + \sqrt t\,\epsilon` (M0). Returns (n, d)."""
         _check_t(t)
-        key_y, key_eps = jax.random.split(key)
-        return _diffuse(key_eps, self.sample(key_y, n), t)
+        return _sample_pt(self, key, n, jnp.asarray(t, self.points.dtype))
 
     def _logits(self, z, t):
         r""":math:`\ln w_i - \|z - y_i\|^2 / 2t`, shape (n,)."""
@@ -161,6 +164,7 @@ class GaussianMixture(eqx.Module):
     def dim(self) -> int:
         return self.means.shape[1]
 
+    @eqx.filter_jit
     def sample(self, key, n: int):
         r"""n draws :math:`y = \mu_k + L_k\epsilon`, :math:`k\sim\pi`, :math:`L_kL_k^\top = C_k`. Returns (n, d)."""
         key_k, key_eps = jax.random.split(key)
@@ -172,8 +176,7 @@ class GaussianMixture(eqx.Module):
     def sample_pt(self, key, n: int, t):
         r"""n draws of :math:`z(t) = y + \sqrt t\,\epsilon` (M0). Returns (n, d)."""
         _check_t(t, allow_zero=True)
-        key_y, key_eps = jax.random.split(key)
-        return _diffuse(key_eps, self.sample(key_y, n), t)
+        return _sample_pt(self, key, n, jnp.asarray(t, self.means.dtype))
 
     def _components(self, z, t):
         r"""Per component: :math:`\ln\pi_k + \ln\mathcal N(z;\mu_k, S_k)` and :math:`-S_k^{-1}(z-\mu_k)`, :math:`S_k = C_k + tI`."""

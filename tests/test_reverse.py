@@ -192,8 +192,8 @@ def test_memorisation():
     4 sqrt(t_min) of a training point, and each point is hit with its weight (chi-square p > 1e-3).
     Fresh draws from the mixture the points came from (a model that generalises) do not (< 5%)."""
     data_pop = g2_mixture()
-    pop = FinitePop(data_pop.sample(jax.random.PRNGKey(7), 20))
     t_min, n = 1e-4, 2000
+    pop = FinitePop(data_pop.sample(jax.random.PRNGKey(7), n)[:20])
     z_T = pop.sample_pt(jax.random.PRNGKey(8), n, 40.0)
     ts = reverse.time_grid(40.0, t_min, 400)
 
