@@ -85,8 +85,9 @@ def plot_densities_1d(ax, pop, ts, half_width=5.0):
 
 def make_figures(outdir) -> list:
     """populations_score_fields.png (D2 at three t) and populations_posterior_mean.png (1-D)."""
-    from diffcourse.plotting import savefig
+    from diffcourse.plotting import savefig, setup
 
+    setup()
     outdir = pathlib.Path(outdir)
     fig, axes = plt.subplots(1, 3, figsize=(9.0, 3.2))
     for ax, t in zip(axes, [0.05, 0.5, 3.0], strict=True):

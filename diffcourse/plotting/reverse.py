@@ -57,8 +57,9 @@ def plot_memorisation(ax, train, samples, fresh=None):
 
 def make_figures(outdir) -> list:
     """reverse_trajectories.png, reverse_histograms.png and reverse_memorisation.png."""
-    from diffcourse.plotting import savefig
+    from diffcourse.plotting import savefig, setup
 
+    setup()
     outdir = pathlib.Path(outdir)
     pop, key = g1_mixture(), jax.random.PRNGKey(0)
     ts = reverse.time_grid(20.0, 1e-3, 200)
