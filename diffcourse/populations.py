@@ -43,7 +43,7 @@ def _default_weights(n, dtype):
 def _sample_pt(pop, key, n, t):
     r""":math:`z(t) = y + \sqrt t\,\epsilon`, :math:`y \sim` pop, n draws (M0); compiled once per pop type and n."""
     key_y, key_eps = jax.random.split(key)
-    y = pop.sample(key_y, n)
+    y = pop._sample(key_y, n)
     return y + jnp.sqrt(t) * jax.random.normal(key_eps, y.shape, y.dtype)
 
 
@@ -76,16 +76,21 @@ class FinitePop(eqx.Module):
     def dim(self) -> int:
         return self.points.shape[1]
 
-    @eqx.filter_jit
     def sample(self, key, n: int):
         """n draws y ~ pop (indices chosen with the weights). Returns (n, d)."""
+        return self._sample(key, _validate.positive_int("n", n))
+
+    @eqx.filter_jit
+    def _sample(self, key, n: int):
         idx = jax.random.choice(key, self.points.shape[0], (n,), p=self.weights)
         return self.points[idx]
 
     def sample_pt(self, key, n: int, t):
         r"""n draws of :math:`z(t) = y + \sqrt t\,\epsilon` (M0). Returns (n, d)."""
         _check_t(t)
-        return _sample_pt(self, key, n, jnp.asarray(t, self.points.dtype))
+        return _sample_pt(
+            self, key, _validate.positive_int("n", n), jnp.asarray(t, self.points.dtype)
+        )
 
     def _logits(self, z, t):
         r""":math:`\ln w_i - \|z - y_i\|^2 / 2t`, shape (n,)."""
@@ -164,9 +169,12 @@ class GaussianMixture(eqx.Module):
     def dim(self) -> int:
         return self.means.shape[1]
 
-    @eqx.filter_jit
     def sample(self, key, n: int):
         r"""n draws :math:`y = \mu_k + L_k\epsilon`, :math:`k\sim\pi`, :math:`L_kL_k^\top = C_k`. Returns (n, d)."""
+        return self._sample(key, _validate.positive_int("n", n))
+
+    @eqx.filter_jit
+    def _sample(self, key, n: int):
         key_k, key_eps = jax.random.split(key)
         k = jax.random.choice(key_k, self.weights.shape[0], (n,), p=self.weights)
         eps = jax.random.normal(key_eps, (n, self.dim), self.means.dtype)
@@ -176,7 +184,9 @@ class GaussianMixture(eqx.Module):
     def sample_pt(self, key, n: int, t):
         r"""n draws of :math:`z(t) = y + \sqrt t\,\epsilon` (M0). Returns (n, d)."""
         _check_t(t, allow_zero=True)
-        return _sample_pt(self, key, n, jnp.asarray(t, self.means.dtype))
+        return _sample_pt(
+            self, key, _validate.positive_int("n", n), jnp.asarray(t, self.means.dtype)
+        )
 
     def _components(self, z, t):
         r"""Per component: :math:`\ln\pi_k + \ln\mathcal N(z;\mu_k, S_k)` and :math:`-S_k^{-1}(z-\mu_k)`, :math:`S_k = C_k + tI`."""

@@ -246,6 +246,10 @@ def test_bad_input():
         FinitePop(jnp.ones((3, 2)), jnp.array([0.5, 0.5]))
     with pytest.raises(ValueError, match="t must be positive"):
         d2_pop().score(jnp.zeros(2), 0.0)
+    with pytest.raises(ValueError, match="t must be positive"):
+        d2_pop().sample_pt(jax.random.PRNGKey(0), 3, -1.0)
+    with pytest.raises(ValueError, match="n must be a positive integer"):
+        g1_mixture().sample(jax.random.PRNGKey(0), 0)
     with pytest.raises(ValueError, match="t must be non-negative"):
         g1_mixture().log_density(jnp.zeros(1), -1.0)
     with pytest.raises(ValueError, match="means must have shape"):
