@@ -276,3 +276,21 @@ def test_bad_input():
         reverse.denoiser_step(jax.random.PRNGKey(0), pop.posterior_mean, z, 0.0, 0.1)
     with pytest.raises(ValueError, match="dt must be at most t"):
         reverse.denoiser_step(jax.random.PRNGKey(0), pop.posterior_mean, z, 0.1, 0.2)
+
+
+def test_notebook_05_exercise_checks():
+    """The nb05 checks accept the worked answers and reject typical mistakes with ExerciseError."""
+    from diffcourse.exercises import ExerciseError, nb05
+
+    nb05.check_drift_coefficient(lambda lam: (1 + lam**2) / 2)
+    nb05.check_euler_step(2.0 + 0.625 * (-1.0) * 0.1 - 0.5 * np.sqrt(0.1))
+    nb05.check_slide_lams([1.0, 0.0])
+    nb05.check_memorisation_fraction(0.995)
+    with pytest.raises(ExerciseError, match="expected"):
+        nb05.check_drift_coefficient(lambda lam: (1 + lam) / 2)  # the slide form
+    with pytest.raises(ExerciseError, match="expected"):
+        nb05.check_euler_step(2.0 - 0.625 * (-1.0) * 0.1 - 0.5 * np.sqrt(0.1))  # wrong sign
+    with pytest.raises(ExerciseError, match="expected"):
+        nb05.check_slide_lams([0.0])
+    with pytest.raises(ExerciseError, match="expected"):
+        nb05.check_memorisation_fraction(0.3)
