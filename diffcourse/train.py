@@ -121,6 +121,8 @@ def optimizer(config: TrainConfig) -> optax.GradientTransformation:
 def init_state(model: eqx.Module, opt: optax.GradientTransformation) -> dict:
     """The training state: parameters, optimiser state, EMA, step counter, finite flag."""
     params, _ = eqx.partition(model, eqx.is_inexact_array)
+    # Copies: the compiled step donates the state's buffers, and the caller keeps ``model``.
+    params = jax.tree.map(jnp.copy, params)
     return {
         "params": params,
         "opt_state": opt.init(params),
