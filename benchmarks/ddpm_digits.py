@@ -24,6 +24,7 @@ import time
 
 os.environ.setdefault("XLA_FLAGS", "--xla_cpu_experimental_ynn_fusion_type=-individual_convolution")
 
+import equinox as eqx  # noqa: E402
 import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
@@ -60,17 +61,20 @@ def ours(x, batch, attention):
         jax.block_until_ready(holder["state"])
 
     def sample(n, steps):
-        y = dc.ddpm.sample(jax.random.key(1), model, n, steps=steps, image_shape=x.shape[1:])
+        trained = eqx.combine(
+            holder["state"]["params"], eqx.partition(model, eqx.is_inexact_array)[1]
+        )
+        y = dc.ddpm.sample(jax.random.key(1), trained, n, steps=steps, image_shape=x.shape[1:])
         jax.block_until_ready(y)
 
     return run, sample, dc.nets.unet.n_params(model), flops
 
 
-def peer(x, batch):
+def peer(x, batch, threads=2):
     import torch
     from diffusers import UNet2DModel
 
-    torch.set_num_threads(2)
+    torch.set_num_threads(threads)
     torch.manual_seed(0)
     size = x.shape[1]
     net = UNet2DModel(
@@ -139,10 +143,16 @@ def main():
     p.add_argument("--block", type=int, default=10)
     p.add_argument("--size", type=int, default=8, choices=[8, 28])
     p.add_argument("--sample-n", type=int, default=256)
+    p.add_argument(
+        "--torch-threads",
+        type=int,
+        default=2,
+        help="torch intra-op threads; on a loaded machine OpenMP's 2 threads collapse (use 1)",
+    )
     args = p.parse_args()
     batch = 128 if args.size == 8 else 32
     x = data(args.size)
-    contenders = {"peer (diffusers UNet2DModel, torch)": peer(x, batch)}
+    contenders = {"peer (diffusers UNet2DModel, torch)": peer(x, batch, args.torch_threads)}
     contenders["ours (course U-Net, no attention)"] = ours(x, batch, False)
     contenders["ours (with attention at lowest res.)"] = ours(x, batch, True)
     for run, *_ in contenders.values():
@@ -156,7 +166,7 @@ def main():
     peak = matmul_peak()
     rows = {}
     for name, (_run, sample, n_params, flops) in contenders.items():
-        sample(16, 2)
+        sample(args.sample_n, 10)  # warm-up with the same shapes (compiles ours)
         t0 = time.perf_counter()
         sample(args.sample_n, 10)
         sample_ips = args.sample_n / (time.perf_counter() - t0)
@@ -183,7 +193,11 @@ def main():
             f"{name:40s} {r['params']:8d} {r['steps_per_s']:8.2f} {r['images_per_s']:7.0f} {r['ratio_to_peer']:7.2f} "
             f"{r['gflop_per_step']:8.2f} {100 * r['fraction_of_matmul_peak']:6.1f} {r['sampling_images_per_s_10_steps']:12.0f}"
         )
-    out = pathlib.Path(__file__).parent / "results" / f"ddpm_digits_{args.size}.json"
+    out = (
+        pathlib.Path(__file__).parent
+        / "results"
+        / f"ddpm_digits_{args.size}_torch{args.torch_threads}threads.json"
+    )
     out.parent.mkdir(exist_ok=True)
     meta = {
         "machine": platform.processor() or platform.machine(),
