@@ -158,7 +158,9 @@ def make_step(model: eqx.Module, loss_fn, opt, ema_decay: float, mesh: Mesh):
         params = optax.apply_updates(state["params"], updates)
         k = state["step"].astype(jnp.result_type(float))
         beta = jnp.minimum(ema_decay, (1.0 + k) / (10.0 + k))
-        ema = jax.tree.map(lambda e, p: beta * e + (1.0 - beta) * p, state["ema"], params)
+        ema = jax.tree.map(
+            lambda e, p: (beta * e + (1.0 - beta) * p).astype(e.dtype), state["ema"], params
+        )
         ok = state["finite"] & jnp.isfinite(loss)
         keep = lambda new, old: jax.tree.map(lambda n, o: jnp.where(ok, n, o), new, old)
         new_state = {

@@ -135,6 +135,27 @@ def test_resume_gives_the_uninterrupted_result(tmp_path):
     assert steps(tmp_path / "b") == [2, 4, 5, 6, 8, 10]
 
 
+def test_training_keeps_the_model_dtype(tmp_path):
+    """A float32 model stays float32 (params, EMA, checkpoint) even with float64 enabled."""
+    model = jax.tree.map(lambda x: x.astype(jnp.float32), Linear(3))
+    config = train.TrainConfig(steps=3, batch_size=32, warmup=1)
+    result = train.fit(
+        jax.random.key(0), model, mse, regression_data(), config, out_dir=tmp_path, progress=False
+    )
+    dtypes = {x.dtype for x in jax.tree.leaves((result.model, result.ema_model))}
+    assert dtypes == {jnp.dtype("float32")}
+    train.fit(
+        jax.random.key(0),
+        model,
+        mse,
+        regression_data(),
+        train.TrainConfig(steps=5, batch_size=32, warmup=1),
+        out_dir=tmp_path,
+        resume=True,
+        progress=False,
+    )  # the float32 checkpoint loads into a float32 model
+
+
 def test_kill_after_a_checkpoint_resumes_exactly(tmp_path):
     """A run killed between checkpoints (its log ran ahead) resumes from the last checkpoint."""
     data, key = regression_data(), jax.random.key(3)
