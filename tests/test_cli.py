@@ -29,27 +29,11 @@ def test_train_resume_and_sample(tmp_path, capsys):
     )
     x = np.load(npy)
     assert x.shape == (5, 8, 8) and x.min() >= -1 and x.max() <= 1
-    png = tmp_path / "s.png"
-    assert (
-        main(
-            [
-                "sample",
-                "--checkpoint",
-                str(out),
-                "--n",
-                "4",
-                "--steps",
-                "2",
-                "--sampler",
-                "ode",
-                "--out",
-                str(png),
-            ]
-        )
-        == 0
-    )
+    png = tmp_path / "s.png"  # same sampler and sizes as above: the compiled sampler is reused
+    args = ["sample", "--checkpoint", str(out), "--n", "5", "--steps", "3", "--out", str(png)]
+    assert main(args) == 0
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert "wrote 4 samples" in capsys.readouterr().out
+    assert "wrote 5 samples" in capsys.readouterr().out
 
 
 def test_mnist_idx_data_path(tmp_path):

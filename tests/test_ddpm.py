@@ -1,6 +1,8 @@
 """The image DDPM glue: exact parameterisation conversions, the losses' scale, checkpoints, and the
 shipped model's sample quality (fixed key) against the held-out real digits."""
 
+import functools
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -11,6 +13,20 @@ import diffcourse as dc
 from diffcourse import ddpm
 
 SMALL = {"channels": 8, "groups": 4}
+
+
+@functools.cache
+def _small(param="edm"):
+    """One small model per parameterisation, built once for the whole file (building compiles)."""
+    return ddpm.build(jax.random.key(0), model=SMALL, loss={"param": param})
+
+
+@eqx.filter_jit
+def _predictions(model, x_t, ab):
+    """The four readings of one network at one point, in one compiled call."""
+    t = (1 - ab) / ab
+    z = x_t / jnp.sqrt(ab)
+    return model(z, t), ddpm.eps(model, x_t, ab), ddpm.x0(model, x_t, ab), ddpm.score(model, z, t)
 
 
 def _perturbed(model, key):
@@ -26,41 +42,37 @@ def _perturbed(model, key):
 @pytest.mark.parametrize("param", ["edm", "eps"])
 def test_eps_x0_score_convert_exactly(param):
     """eps-, x0- and score-predictions are one function seen three ways (MCALLESTER.md §2)."""
-    model = _perturbed(
-        ddpm.build(jax.random.key(0), model=SMALL, loss={"param": param}), jax.random.key(1)
-    )
+    model = _perturbed(_small(param), jax.random.key(1))
     ab = 0.37
     t = (1 - ab) / ab
     x_t = jax.random.normal(jax.random.key(2), (8, 8, 1))
     z = x_t / np.sqrt(ab)
-    yhat = model(z, t)
-    eps_hat = ddpm.eps(model, x_t, ab)
+    yhat, eps_hat, x0_hat, score_hat = _predictions(model, x_t, jnp.asarray(ab))
     # x_t = sqrt(ab) x0 + sqrt(1-ab) eps, exactly (Ho et al. eq. 4 with the predictions)
-    np.testing.assert_allclose(
-        np.sqrt(ab) * ddpm.x0(model, x_t, ab) + np.sqrt(1 - ab) * eps_hat, x_t, atol=1e-12
-    )
-    np.testing.assert_allclose(ddpm.x0(model, x_t, ab), yhat, atol=1e-12)
+    np.testing.assert_allclose(np.sqrt(ab) * x0_hat + np.sqrt(1 - ab) * eps_hat, x_t, atol=1e-12)
+    np.testing.assert_allclose(x0_hat, yhat, atol=1e-12)
     # score = (yhat - z)/t = -eps/sqrt(t)  (M4 and the bridge)
-    np.testing.assert_allclose(ddpm.score(model, z, t), -eps_hat / np.sqrt(t), atol=1e-12)
-    np.testing.assert_allclose(
-        dc.schedules.score_to_denoiser(ddpm.score(model, z, t), z, t), yhat, atol=1e-12
-    )
+    np.testing.assert_allclose(score_hat, -eps_hat / np.sqrt(t), atol=1e-12)
+    np.testing.assert_allclose(dc.schedules.score_to_denoiser(score_hat, z, t), yhat, atol=1e-12)
 
 
 def test_edm_preconditioning_limits():
     """A fresh net (F = 0) gives D = c_skip z: the identity as t -> 0, the data mean 0 as t -> inf."""
-    model = ddpm.build(jax.random.key(0), model=SMALL)
+    model = _small("edm")
+    apply = eqx.filter_jit(lambda m, z, t: m(z, t))
     z = jax.random.normal(jax.random.key(1), (8, 8, 1))
-    np.testing.assert_allclose(model(z, 1e-10), z, atol=1e-8)
-    np.testing.assert_allclose(model(z, 0.25), z * 0.25 / (0.25 + 0.25), atol=1e-12)
-    assert float(jnp.abs(model(z, 1e8)).max()) < 1e-7
+    np.testing.assert_allclose(apply(model, z, jnp.asarray(1e-10)), z, atol=1e-8)
+    np.testing.assert_allclose(
+        apply(model, z, jnp.asarray(0.25)), z * 0.25 / (0.25 + 0.25), atol=1e-12
+    )
+    assert float(jnp.abs(apply(model, z, jnp.asarray(1e8))).max()) < 1e-7
 
 
 @pytest.mark.parametrize("param", ["edm", "eps"])
 def test_loss_has_unit_scale_at_initialisation(param):
     """With F = 0: the EDM loss is [sigma^2 E y^2 + s^4]/(s^2 (sigma^2 + s^2)) = 1 at every sigma when
     E y^2 = s^2 (Karras et al.'s unit-variance target); the eps loss is E|eps|^2/dim = 1."""
-    model = ddpm.build(jax.random.key(0), model=SMALL, loss={"param": param})
+    model = _small(param)
     y = 0.5 * jax.random.normal(jax.random.key(1), (2000, 8, 8, 1))
     loss_fn = eqx.filter_jit(ddpm.make_loss(model, {"param": param}))
     value = float(loss_fn(model, jax.random.key(2), y))
@@ -68,7 +80,7 @@ def test_loss_has_unit_scale_at_initialisation(param):
 
 
 def test_save_load_round_trip_and_corrupt_file(tmp_path):
-    model = _perturbed(ddpm.build(jax.random.key(0), model=SMALL), jax.random.key(1))
+    model = _perturbed(_small("edm"), jax.random.key(1))
     meta = ddpm.meta_for((8, 8, 1), SMALL)
     path = ddpm.save(tmp_path / "model.ckpt", model, meta)
     loaded, meta2 = ddpm.load(tmp_path)

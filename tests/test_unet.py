@@ -34,15 +34,15 @@ def test_shapes_zero_init_and_time_conditioning(shape, mults, attention):
         jax.random.key(0), channels=8, channel_mults=mults, groups=4, attention=attention
     )
     x = jax.random.normal(jax.random.key(1), shape, jnp.float32)
-    out0 = _apply(net, x, 0.5)
+    out0 = _apply(net, x, jnp.asarray(0.5))
     assert out0.shape == shape and out0.dtype == jnp.float32
     np.testing.assert_array_equal(out0, 0.0)  # the last convolution starts at zero
     net = _randomise_output(net, jax.random.key(2))
-    a, b = _apply(net, x, 0.5), _apply(net, x, 2.0)
+    a, b = _apply(net, x, jnp.asarray(0.5)), _apply(net, x, jnp.asarray(2.0))
     assert a.shape == shape and bool(jnp.all(jnp.isfinite(a)))
     # the output depends on t: a relative change of order one between t = 0.5 and t = 2
     assert float(jnp.linalg.norm(a - b) / jnp.linalg.norm(a)) > 1e-2
-    np.testing.assert_array_equal(_apply(net, x, 0.5), a)  # and on nothing else
+    np.testing.assert_array_equal(_apply(net, x, jnp.asarray(0.5)), a)  # and on nothing else
 
 
 def test_attention_changes_the_function():
