@@ -238,3 +238,22 @@ class GaussianMixture(eqx.Module):
         _check_t(t, allow_zero=True)
         sd = jnp.sqrt(self.covs[:, axis, axis] + t)
         return jnp.sum(self.weights * norm.cdf((x - self.means[:, axis]) / sd))
+
+
+# --------------------------------------------------------------------------------------------
+# The worked examples of MCALLESTER.md, used by the notebooks, the figures and the tests.
+
+
+def mcallester_d2() -> FinitePop:
+    """MCALLESTER.md's ``D2``: points (0,0), (2,1), (-1.5,2.5), (1,-2) with weights .1, .4, .3, .2."""
+    points = jnp.array([[0.0, 0.0], [2.0, 1.0], [-1.5, 2.5], [1.0, -2.0]])
+    return FinitePop(points, jnp.array([0.1, 0.4, 0.3, 0.2]))
+
+
+def mcallester_g1() -> GaussianMixture:
+    """MCALLESTER.md's ``G1``: 1-D mixture, pi = (.3, .5, .2), mu = (-2, .5, 3), v = (.05, .3, .1)."""
+    return GaussianMixture(
+        jnp.array([0.3, 0.5, 0.2]),
+        jnp.array([[-2.0], [0.5], [3.0]]),
+        jnp.array([[0.05], [0.3], [0.1]]),
+    )

@@ -8,24 +8,13 @@ import scipy.special
 import scipy.stats
 from scipy.special import logsumexp as np_logsumexp
 
+from diffcourse import populations
 from diffcourse.populations import FinitePop, GaussianMixture
 
 TS = np.geomspace(1e-3, 1e2, 6)
 
 
-def d2_pop():
-    """MCALLESTER's D2: four 2-D points with weights .1, .4, .3, .2."""
-    points = jnp.array([[0.0, 0.0], [2.0, 1.0], [-1.5, 2.5], [1.0, -2.0]])
-    return FinitePop(points, jnp.array([0.1, 0.4, 0.3, 0.2]))
-
-
-def g1_mixture():
-    """MCALLESTER's G1: 1-D mixture, pi = (.3, .5, .2), mu = (-2, .5, 3), v = (.05, .3, .1)."""
-    return GaussianMixture(
-        jnp.array([0.3, 0.5, 0.2]),
-        jnp.array([[-2.0], [0.5], [3.0]]),
-        jnp.array([[0.05], [0.3], [0.1]]),
-    )
+d2_pop, g1_mixture = populations.mcallester_d2, populations.mcallester_g1
 
 
 def random_finite(d, n=7, seed=0):

@@ -8,22 +8,9 @@ import jax.numpy as jnp
 import matplotlib.pyplot as plt
 import numpy as np
 
-from diffcourse.populations import FinitePop, GaussianMixture
+from diffcourse.populations import FinitePop, mcallester_d2, mcallester_g1
 
-
-def d2_pop():
-    """The four-point 2-D population of MCALLESTER.md (D2): weights .1, .4, .3, .2."""
-    points = jnp.array([[0.0, 0.0], [2.0, 1.0], [-1.5, 2.5], [1.0, -2.0]])
-    return FinitePop(points, jnp.array([0.1, 0.4, 0.3, 0.2]))
-
-
-def g1_mixture():
-    """The 1-D mixture of MCALLESTER.md (G1): pi = (.3, .5, .2), mu = (-2, .5, 3), v = (.05, .3, .1)."""
-    return GaussianMixture(
-        jnp.array([0.3, 0.5, 0.2]),
-        jnp.array([[-2.0], [0.5], [3.0]]),
-        jnp.array([[0.05], [0.3], [0.1]]),
-    )
+d2_pop, g1_mixture = mcallester_d2, mcallester_g1  # the examples, under their figure names
 
 
 @eqx.filter_jit
