@@ -47,6 +47,24 @@ def drift_coefficient(lam):
     return (1 + jnp.asarray(lam) ** 2) / 2
 
 
+def gaussian_variance(c, lam, s2, ts):
+    r"""Exact variance of the Euler–Maruyama reverse chain for :math:`\mathrm{pop} = \mathcal N(\mu, s^2)`.
+
+    With score :math:`-(z-\mu)/(s^2+t)`, one step :math:`t \to s = t - h` of
+    :math:`z \leftarrow z + c\,h\,\nabla\ln p_t(z) + \lambda\sqrt h\,\epsilon` is linear, so
+    :math:`V \leftarrow (1 - c h/(s^2+t))^2 V + \lambda^2 h`, started at :math:`V = s^2 + t_0`
+    (MCALLESTER.md check C6a). The consistent family :math:`c = (1+\lambda^2)/2` ends at
+    :math:`V \approx s^2` (an :math:`O(h)` bias); the slides' :math:`c = (1+\lambda)/2` does not.
+    ``ts``: the decreasing grid (numpy). Returns the final variance (float).
+    """
+    ts = np.asarray(_validate.monotone("ts", ts, increasing=False), dtype=float)
+    v = s2 + ts[0]
+    for t, s in zip(ts[:-1], ts[1:], strict=True):
+        h = t - s
+        v = (1 - c * h / (s2 + t)) ** 2 * v + lam**2 * h
+    return float(v)
+
+
 def time_grid(t_max, t_min, n_steps: int):
     r"""Geometric grid :math:`t_k = t_{\max}(t_{\min}/t_{\max})^{k/n}`, k = 0..n: strictly decreasing.
 

@@ -95,23 +95,14 @@ def test_slide_form_is_detectably_wrong():
     assert ks_pvalues(pop, z, t_min)[0] < 1e-8
 
 
-def variance_recursion(c, lam, s2, ts):
-    """C6a: exact variance of the Euler scheme for pop = N(0, s2): V <- (1 - c h/(s2+t))^2 V + lam^2 h."""
-    v = s2 + ts[0]
-    for t, s in zip(ts[:-1], ts[1:], strict=True):
-        h = t - s
-        v = (1 - c * h / (s2 + t)) ** 2 * v + lam**2 * h
-    return v
-
-
 def test_variance_recursion_c6a():
     """Gaussian s2 = .5, T = 50 -> 1e-4, 2000 steps: V/s2 - 1 is O(dt) small for the consistent
     family and about -0.45 for the slide form at lam = .5; the sampler follows the recursion."""
     s2, ts = 0.5, np.geomspace(50.0, 1e-4, 2001)
     for lam in LAMS:
-        v = variance_recursion(float(reverse.drift_coefficient(lam)), lam, s2, ts)
+        v = reverse.gaussian_variance(float(reverse.drift_coefficient(lam)), lam, s2, ts)
         assert abs(v / s2 - 1) < 0.01, (lam, v / s2 - 1)
-    slide = variance_recursion((1 + 0.5) / 2, 0.5, s2, ts)
+    slide = reverse.gaussian_variance((1 + 0.5) / 2, 0.5, s2, ts)
     assert slide / s2 - 1 < -0.3, slide / s2 - 1
     # the sampler realises exactly this recursion on a Gaussian: sample variance within 4 SE
     pop = GaussianMixture(jnp.ones(1), jnp.zeros((1, 1)), jnp.full((1, 1), s2))
@@ -119,7 +110,7 @@ def test_variance_recursion_c6a():
     z = reverse.sample(
         jax.random.PRNGKey(3), pop.score, pop.sample_pt(jax.random.PRNGKey(4), 20000, 50.0), ts, 0.5
     )
-    v = variance_recursion(float(reverse.drift_coefficient(0.5)), 0.5, s2, np.asarray(ts))
+    v = reverse.gaussian_variance(float(reverse.drift_coefficient(0.5)), 0.5, s2, np.asarray(ts))
     assert abs(float(z.var()) - v) < 4 * v * np.sqrt(2 / 20000)
 
 
