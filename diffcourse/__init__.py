@@ -28,7 +28,7 @@ Modules are imported on first use (``dc.heat`` imports :mod:`diffcourse.heat`), 
 ``import diffcourse as dc`` is cheap and a notebook pays only for what it touches.
 """
 
-import importlib
+from diffcourse import _lazy
 
 __version__ = "0.1.0"
 
@@ -55,12 +55,7 @@ _MODULES = (
 __all__ = list(_MODULES)
 
 
-def __getattr__(name):
-    if name in _MODULES:
-        module = importlib.import_module(f"{__name__}.{name}")
-        globals()[name] = module
-        return module
-    raise AttributeError(f"module 'diffcourse' has no attribute {name!r}")
+__getattr__ = _lazy.submodules(__name__, _MODULES)
 
 
 def __dir__():

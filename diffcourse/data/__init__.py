@@ -5,14 +5,9 @@
 loader for MNIST / Fashion-MNIST IDX files that the user supplies by path.
 """
 
-import importlib
+from diffcourse import _lazy
 
 __all__ = ["toys", "images"]
 
 
-def __getattr__(name):
-    if name in __all__:
-        module = importlib.import_module(f"{__name__}.{name}")
-        globals()[name] = module
-        return module
-    raise AttributeError(f"module 'diffcourse.data' has no attribute {name!r}")
+__getattr__ = _lazy.submodules(__name__, __all__)

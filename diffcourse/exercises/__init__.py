@@ -6,8 +6,7 @@ starts with ``Correct``; a wrong one raises :class:`ExerciseError` saying what w
 within what tolerance. One submodule per notebook: ``dc.exercises.nb01.check_...``.
 """
 
-import importlib
-
+from diffcourse import _lazy
 from diffcourse.exercises._check import ExerciseError, check_close, check_true
 
 _NOTEBOOKS = ("nb00", "nb01", "nb02", "nb03", "nb04", "nb05", "nb06", "nb07", "nb08")
@@ -15,9 +14,4 @@ _NOTEBOOKS = ("nb00", "nb01", "nb02", "nb03", "nb04", "nb05", "nb06", "nb07", "n
 __all__ = ["ExerciseError", "check_close", "check_true", *_NOTEBOOKS]
 
 
-def __getattr__(name):
-    if name in _NOTEBOOKS:
-        module = importlib.import_module(f"{__name__}.{name}")
-        globals()[name] = module
-        return module
-    raise AttributeError(f"module 'diffcourse.exercises' has no attribute {name!r}")
+__getattr__ = _lazy.submodules(__name__, _NOTEBOOKS)
