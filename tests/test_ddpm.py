@@ -8,6 +8,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from helpers import perturb
 
 import diffcourse as dc
 from diffcourse import ddpm
@@ -29,14 +30,7 @@ def _predictions(model, x_t, ab):
     return model(z, t), ddpm.eps(model, x_t, ab), ddpm.x0(model, x_t, ab), ddpm.score(model, z, t)
 
 
-def _perturbed(model, key):
-    params, static = eqx.partition(model, eqx.is_inexact_array)
-    leaves, tree = jax.tree.flatten(params)
-    keys = jax.random.split(key, len(leaves))
-    leaves = [
-        p + 0.1 * jax.random.normal(k, p.shape, p.dtype) for p, k in zip(leaves, keys, strict=True)
-    ]
-    return eqx.combine(jax.tree.unflatten(tree, leaves), static)
+_perturbed = perturb
 
 
 @pytest.mark.parametrize("param", ["edm", "eps"])

@@ -5,19 +5,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from helpers import perturb
 
 from diffcourse.nets import unet
 
-
-def _randomise_output(net, key):
-    """A fresh U-Net outputs exactly 0 (zero-initialised convolutions); perturb every weight."""
-    params, static = eqx.partition(net, eqx.is_inexact_array)
-    leaves, tree = jax.tree.flatten(params)
-    keys = jax.random.split(key, len(leaves))
-    leaves = [
-        p + 0.1 * jax.random.normal(k, p.shape, p.dtype) for p, k in zip(leaves, keys, strict=True)
-    ]
-    return eqx.combine(jax.tree.unflatten(tree, leaves), static)
+_randomise_output = perturb
 
 
 @eqx.filter_jit
