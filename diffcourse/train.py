@@ -10,28 +10,31 @@ One function, :func:`fit`, does what a diffusion trainer needs and nothing more:
 * data parallelism over every visible device through ``jax.sharding``: one mesh axis ``"batch"``,
   the batch split across it, parameters and optimiser state replicated; XLA inserts the gradient
   all-reduce. The same code runs on one CPU, on ``n`` fake CPU devices, and on GPUs;
+* data as any pytree of arrays with a common leading axis (an array, ``(images, labels)``, a
+  dict); the batch of step ``k`` is ``jax.tree.map(lambda a: a[idx], data)``;
 * reproducible batches: epoch ``e`` visits the data in the order
   ``numpy.random.default_rng([seed, e]).permutation(N)``, and step ``k`` draws its noise from
   ``jax.random.fold_in(key, k)``, so a run killed and resumed from a checkpoint gives the same
-  parameters as an uninterrupted one;
-* atomic checkpoints (write to a temporary file, fsync, rename) in a safe format: a JSON header
-  with a SHA-256 of the payload, then equinox's leaf serialisation (``numpy.save`` per leaf, loaded
-  with ``allow_pickle=False``); the previous checkpoint is kept as ``checkpoint.prev.ckpt``;
-* a JSON-lines log and a tqdm progress bar;
-* a non-finite loss freezes the parameters at their last good value inside the compiled step
-  (no host round trip per step), stops the run at the next log point, and returns the last good
-  model with ``stopped_early=True``.
+  parameters, and the same log, as an uninterrupted one;
+* checkpoints in :mod:`diffcourse.checkpoint`'s format (atomic, SHA-256 over the whole file, no
+  pickle). ``checkpoint.ckpt`` holds the training state; the one it replaces is kept as
+  ``checkpoint.prev.ckpt`` (only a training state of the same run is ever rotated there);
+* resume that never throws work away: it refuses, naming the fields, a checkpoint written with
+  another config (lr, batch size, seed, ...), other data, or another ``meta`` (architecture), and
+  refuses when nothing is loadable instead of starting over; ``restart=True`` starts over;
+* a JSON-lines log (a partial last line, as a kill leaves, is trimmed) and a tqdm progress bar;
+* a non-finite loss, gradient or updated state freezes the parameters at their last good value
+  inside the compiled step (no host round trip per step), stops the run at the next log or
+  checkpoint point, and returns the last good model with ``stopped_early=True``.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
-import io
 import json
 import os
 import pathlib
-import struct
 import time
 import warnings
 
@@ -43,12 +46,19 @@ import optax
 from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
-from diffcourse import _validate
+from diffcourse import _validate, checkpoint
+from diffcourse.checkpoint import CheckpointError
 
 CHECKPOINT = "checkpoint.ckpt"
 PREVIOUS = "checkpoint.prev.ckpt"
 LOG = "log.jsonl"
-_MAGIC = b"DIFFCOURSE-CKPT\n"
+# TrainConfig fields a resumed run must share with the checkpoint (steps, log and checkpoint
+# intervals may change: they do not change the parameters of step k).
+RESUME_FIELDS = ("batch_size", "lr", "warmup", "weight_decay", "clip_norm", "ema_decay", "seed")
+
+
+class ResumeError(ValueError):
+    """``resume=True`` found nothing loadable, or a checkpoint of another run."""
 
 
 def quick_mode() -> bool:
@@ -58,7 +68,13 @@ def quick_mode() -> bool:
 
 @dataclasses.dataclass(frozen=True)
 class TrainConfig:
-    """Hyperparameters of :func:`fit`. ``checkpoint_every = 0`` writes a checkpoint only at the end."""
+    """Hyperparameters of :func:`fit`. ``checkpoint_every = 0`` writes a checkpoint only at the end.
+
+    Checked: ``steps``, ``batch_size``, ``log_every`` integers >= 1; ``warmup``,
+    ``checkpoint_every``, ``seed`` integers >= 0 (Python or numpy; stored as given);
+    ``lr``, ``clip_norm`` finite reals > 0; ``weight_decay`` finite real >= 0;
+    ``ema_decay`` a real in [0, 1).
+    """
 
     steps: int
     batch_size: int = 128
@@ -72,18 +88,18 @@ class TrainConfig:
     seed: int = 0
 
     def __post_init__(self):
-        _validate.positive_int("steps", self.steps)
-        _validate.positive_int("batch_size", self.batch_size)
-        _validate.positive_int("log_every", self.log_every)
-        _validate.positive("lr", self.lr)
-        _validate.positive("clip_norm", self.clip_norm)
-        _validate.nonnegative("weight_decay", self.weight_decay)
+        for name in ("steps", "batch_size", "log_every"):
+            _validate.integer(name, getattr(self, name), minimum=1)
         for name in ("warmup", "checkpoint_every", "seed"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
-                raise ValueError(f"{name} must be a non-negative integer; got {value!r}")
-        if not 0.0 <= self.ema_decay < 1.0:
-            raise ValueError(f"ema_decay must lie in [0, 1); got {self.ema_decay!r}")
+            _validate.integer(name, getattr(self, name), minimum=0)
+        for name in ("lr", "clip_norm"):
+            _validate.real(name, getattr(self, name), low=0.0, low_open=True)
+        _validate.real("weight_decay", self.weight_decay, low=0.0)
+        _validate.real("ema_decay", self.ema_decay, low=0.0, high=1.0, high_open=True)
+
+    def to_json(self) -> dict:
+        """The fields as plain Python numbers (numpy scalars converted), as stored in a checkpoint."""
+        return checkpoint.encode_meta(dataclasses.asdict(self))
 
 
 @dataclasses.dataclass
@@ -98,29 +114,29 @@ class TrainResult:
     message: str = ""
 
 
-class CheckpointError(ValueError):
-    """A checkpoint file is missing, truncated, corrupt, or does not fit the model."""
-
-
 # --------------------------------------------------------------------------------------------
 # optimiser, state and the compiled step
 
 
 def optimizer(config: TrainConfig) -> optax.GradientTransformation:
     r"""Global-norm clipping then AdamW with a linear warm-up from 0 to ``lr`` over ``warmup`` steps."""
+    _check_config(config)
+    lr = float(config.lr)
     if config.warmup > 0:
-        lr = optax.linear_schedule(0.0, config.lr, transition_steps=config.warmup)
-    else:
-        lr = config.lr
+        lr = optax.linear_schedule(0.0, lr, transition_steps=int(config.warmup))
     return optax.chain(
-        optax.clip_by_global_norm(config.clip_norm),
-        optax.adamw(lr, weight_decay=config.weight_decay),
+        optax.clip_by_global_norm(float(config.clip_norm)),
+        optax.adamw(lr, weight_decay=float(config.weight_decay)),
     )
 
 
 def init_state(model: eqx.Module, opt: optax.GradientTransformation) -> dict:
     """The training state: parameters, optimiser state, EMA, step counter, finite flag."""
     params, _ = eqx.partition(model, eqx.is_inexact_array)
+    if not jax.tree.leaves(params):
+        raise _validate.fail(
+            "model", "an equinox module holding floating-point arrays", type(model).__name__
+        )
     # Copies: the compiled step donates the state's buffers, and the caller keeps ``model``.
     params = jax.tree.map(jnp.copy, params)
     return {
@@ -134,18 +150,27 @@ def init_state(model: eqx.Module, opt: optax.GradientTransformation) -> dict:
 
 def data_mesh(devices=None) -> Mesh:
     """A 1-D mesh over ``devices`` (default: every visible device) with axis name ``"batch"``."""
-    devices = jax.devices() if devices is None else devices
+    devices = jax.devices() if devices is None else list(devices)
+    if not devices:
+        raise _validate.fail("devices", "a non-empty list of jax devices", devices)
     return Mesh(np.asarray(devices), ("batch",))
 
 
+def _all_finite(tree):
+    leaves = [jnp.all(jnp.isfinite(x)) for x in jax.tree.leaves(tree) if eqx.is_inexact_array(x)]
+    return jnp.all(jnp.stack(leaves)) if leaves else jnp.ones((), bool)
+
+
 def make_step(model: eqx.Module, loss_fn, opt, ema_decay: float, mesh: Mesh):
-    """Compile one training step ``step(state, batch, key) -> (state, (loss, grad_norm))``.
+    """Compile one step ``step(state, batch, key) -> (state, (loss, grad_norm, ok))``.
 
     The batch is split over the mesh axis ``"batch"``; state and key are replicated. The noise of
-    step ``k`` is ``fold_in(key, k)``. If the loss is not finite the state is returned unchanged
-    except ``finite = False``, and every later step is a no-op.
+    step ``k`` is ``fold_in(key, k)``. ``ok`` is False when the loss, the gradient, the updated
+    parameters, optimiser state or EMA are not finite: the state is then returned unchanged except
+    ``finite = False``, and every later step is a no-op.
     """
     _, static = eqx.partition(model, eqx.is_inexact_array)
+    ema_decay = _validate.real("ema_decay", ema_decay, low=0.0, high=1.0, high_open=True)
 
     def step(state, batch, key):
         step_key = jax.random.fold_in(key, state["step"])
@@ -154,6 +179,7 @@ def make_step(model: eqx.Module, loss_fn, opt, ema_decay: float, mesh: Mesh):
             return loss_fn(eqx.combine(params, static), step_key, batch)
 
         loss, grads = jax.value_and_grad(loss_of)(state["params"])
+        grad_norm = optax.global_norm(grads)
         updates, opt_state = opt.update(grads, state["opt_state"], state["params"])
         params = optax.apply_updates(state["params"], updates)
         k = state["step"].astype(jnp.result_type(float))
@@ -161,7 +187,12 @@ def make_step(model: eqx.Module, loss_fn, opt, ema_decay: float, mesh: Mesh):
         ema = jax.tree.map(
             lambda e, p: (beta * e + (1.0 - beta) * p).astype(e.dtype), state["ema"], params
         )
-        ok = state["finite"] & jnp.isfinite(loss)
+        ok = (
+            state["finite"]
+            & jnp.isfinite(loss)
+            & jnp.isfinite(grad_norm)
+            & _all_finite((params, opt_state, ema))
+        )
         keep = lambda new, old: jax.tree.map(lambda n, o: jnp.where(ok, n, o), new, old)
         new_state = {
             "params": keep(params, state["params"]),
@@ -170,7 +201,7 @@ def make_step(model: eqx.Module, loss_fn, opt, ema_decay: float, mesh: Mesh):
             "step": state["step"] + ok.astype(jnp.int32),
             "finite": ok,
         }
-        return new_state, (loss, optax.global_norm(grads))
+        return new_state, (loss, grad_norm, ok)
 
     replicated = NamedSharding(mesh, P())
     return jax.jit(
@@ -182,125 +213,308 @@ def make_step(model: eqx.Module, loss_fn, opt, ema_decay: float, mesh: Mesh):
 
 
 def batch_indices(n_data: int, batch_size: int, seed: int, step: int) -> np.ndarray:
-    """Indices of the batch of step ``step``: shuffled epochs, the last partial batch dropped."""
-    per_epoch = n_data // batch_size
-    epoch, i = divmod(step, per_epoch)
-    order = np.random.default_rng([seed, epoch]).permutation(n_data)
-    return order[i * batch_size : (i + 1) * batch_size]
+    """Indices of the batch of step ``step``: shuffled epochs, the last partial batch dropped.
+
+    Epoch ``e = step // (n_data // batch_size)`` is ``default_rng([seed, e]).permutation(n_data)``.
+    Checked: ``n_data``, ``batch_size`` integers >= 1 with ``batch_size <= n_data``; ``seed``,
+    ``step`` integers >= 0.
+    """
+    n_data = _validate.integer("n_data", n_data, minimum=1)
+    batch_size = _validate.integer("batch_size", batch_size, minimum=1, maximum=n_data)
+    seed = _validate.integer("seed", seed, minimum=0)
+    step = _validate.integer("step", step, minimum=0)
+    return _EpochOrder(n_data, batch_size, seed).indices(step)
+
+
+class _EpochOrder:
+    """:func:`batch_indices` with the current epoch's permutation kept (one per epoch, not per step)."""
+
+    def __init__(self, n_data, batch_size, seed):
+        self.n, self.b, self.seed = n_data, batch_size, seed
+        self.per_epoch = n_data // batch_size
+        self.epoch, self.order = None, None
+
+    def indices(self, step):
+        epoch, i = divmod(step, self.per_epoch)
+        if epoch != self.epoch:
+            self.epoch = epoch
+            self.order = np.random.default_rng([self.seed, epoch]).permutation(self.n)
+        return self.order[i * self.b : (i + 1) * self.b]
 
 
 # --------------------------------------------------------------------------------------------
-# checkpoints
+# checkpoints: the file format is diffcourse.checkpoint; these names stay for ddpm.py's callers
 
 
 def _resolve(path) -> pathlib.Path:
     path = pathlib.Path(path)
-    return path / CHECKPOINT if path.is_dir() else path
+    return path / CHECKPOINT if path.is_dir() or path.suffix == "" else path
 
 
 def save_checkpoint(path, tree, meta: dict | None = None) -> pathlib.Path:
-    """Write ``tree`` (a pytree of arrays) and a JSON-able ``meta`` to ``path`` atomically.
-
-    Layout: magic line, 8-byte little-endian header length, JSON header (``meta``, payload size,
-    SHA-256), payload (``equinox.tree_serialise_leaves``). The file is written to a temporary name,
-    fsynced and renamed, so a reader sees either the old file or the new one, never half of one.
-    An existing file at ``path`` is kept as ``checkpoint.prev.ckpt`` beside it.
-    """
-    path = pathlib.Path(path)
-    if path.is_dir() or path.suffix == "":
-        path = path / CHECKPOINT
-    path.parent.mkdir(parents=True, exist_ok=True)
-    buffer = io.BytesIO()
-    eqx.tree_serialise_leaves(buffer, tree)
-    payload = buffer.getvalue()
-    header = {
-        "format": 1,
-        "meta": meta or {},
-        "payload_bytes": len(payload),
-        "sha256": hashlib.sha256(payload).hexdigest(),
-    }
-    head = json.dumps(header, sort_keys=True).encode()
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
-        f.write(_MAGIC + struct.pack("<Q", len(head)) + head + payload)
-        f.flush()
-        os.fsync(f.fileno())
-    if path.exists():
-        os.replace(path, path.with_name(PREVIOUS))
-    os.replace(tmp, path)
-    return path
-
-
-def _read(path) -> tuple[dict, bytes]:
-    path = _resolve(path)
-    if not path.is_file():
-        raise CheckpointError(
-            f"no checkpoint at {path}: expected a file written by save_checkpoint"
-        )
-    raw = path.read_bytes()
-    n = len(_MAGIC)
-    if raw[:n] != _MAGIC or len(raw) < n + 8:
-        raise CheckpointError(f"{path} is not a diffcourse checkpoint (wrong magic bytes)")
-    (head_len,) = struct.unpack("<Q", raw[n : n + 8])
-    try:
-        header = json.loads(raw[n + 8 : n + 8 + head_len])
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise CheckpointError(f"{path} is corrupt: its header is not valid JSON ({err})") from None
-    payload = raw[n + 8 + head_len :]
-    if len(payload) != header.get("payload_bytes"):
-        raise CheckpointError(
-            f"{path} is truncated or corrupt: expected {header.get('payload_bytes')} payload "
-            f"bytes, found {len(payload)}"
-        )
-    if hashlib.sha256(payload).hexdigest() != header.get("sha256"):
-        raise CheckpointError(f"{path} is corrupt: the payload's SHA-256 does not match its header")
-    return header, payload
+    """:func:`diffcourse.checkpoint.save` (no rotation); a folder means ``folder/checkpoint.ckpt``."""
+    return checkpoint.save(_resolve(path), tree, meta)
 
 
 def read_meta(path) -> dict:
-    """The ``meta`` dict stored with a checkpoint (e.g. the model's keyword arguments)."""
-    return _read(path)[0]["meta"]
+    """:func:`diffcourse.checkpoint.read_meta`; a folder means ``folder/checkpoint.ckpt``."""
+    return checkpoint.read_meta(_resolve(path))
 
 
 def load_checkpoint(path, like):
-    """Load the pytree saved at ``path`` into the structure of ``like``; return ``(tree, meta)``.
+    """:func:`diffcourse.checkpoint.load`; a folder means ``folder/checkpoint.ckpt``."""
+    return checkpoint.load(_resolve(path), like)
 
-    Raises :class:`CheckpointError` (a ``ValueError``) for a missing, truncated or corrupt file,
-    or one whose arrays do not fit ``like`` (another model size).
+
+# --------------------------------------------------------------------------------------------
+# checks, the stored meta, resume and the log
+
+
+def _check_config(config):
+    if not isinstance(config, TrainConfig):
+        raise _validate.fail("config", "a diffcourse.train.TrainConfig", type(config).__name__)
+
+
+def _check_data(data, batch_size: int, n_devices: int):
+    """``data`` as a pytree of numpy arrays sharing the leading axis N >= batch_size; return (data, N)."""
+    leaves, treedef = jax.tree.flatten(data)
+    if not leaves:
+        raise _validate.fail("data", "an array or a pytree of arrays", type(data).__name__)
+    arrays = []
+    for a in leaves:
+        a = np.asarray(a)
+        if a.dtype.kind not in "biuf" or a.ndim < 1:
+            raise _validate.fail(
+                "data", "arrays of numbers of shape (N, ...)", f"{a.dtype} {a.shape}"
+            )
+        if a.dtype.kind == "f" and not np.all(np.isfinite(a)):
+            raise ValueError("data contains NaN or inf; data must be finite")
+        arrays.append(a)
+    n = arrays[0].shape[0]
+    if any(a.shape[0] != n for a in arrays):
+        shapes = [a.shape for a in arrays]
+        raise _validate.fail("data", "arrays with a common leading axis N", shapes)
+    if n < batch_size:
+        raise ValueError(f"batch_size {batch_size} is larger than the data set ({n} items)")
+    if batch_size % n_devices:
+        raise ValueError(f"batch_size {batch_size} must be divisible by the {n_devices} devices")
+    return jax.tree.unflatten(treedef, arrays), n
+
+
+def _fingerprint(data, n) -> dict:
+    """What a resumed run must share with the checkpoint's data: N, shapes, dtypes, SHA-256."""
+    h = hashlib.sha256()
+    leaves = jax.tree.leaves(data)
+    for a in leaves:
+        h.update(np.ascontiguousarray(a).tobytes())
+    return {
+        "n": int(n),
+        "leaves": [[str(a.dtype), list(a.shape[1:])] for a in leaves],
+        "sha256": h.hexdigest(),
+    }
+
+
+def _mismatch(stored: dict, given: dict) -> list[str]:
+    """The names of the fields in which a checkpoint's meta differs from this run's."""
+    names = []
+    config_s, config_g = stored.get("config", {}), given["config"]
+    names += [f"config.{f}" for f in RESUME_FIELDS if config_s.get(f) != config_g.get(f)]
+    for k in sorted(set(given) | set(stored)):
+        if k in ("config", "step", "pending") or stored.get(k) == given.get(k):
+            continue
+        names.append(k)
+    return names
+
+
+def _candidates(out_dir: pathlib.Path):
+    """Checkpoints of the training state, newest first, each with its header or why it is unusable."""
+    for name in (CHECKPOINT, PREVIOUS):
+        path = out_dir / name
+        if not path.exists():
+            yield path, None, "missing"
+            continue
+        try:
+            meta = checkpoint.read_meta(path)
+        except CheckpointError as err:
+            yield path, None, str(err)
+            continue
+        if "config" not in meta or "step" not in meta:
+            yield path, None, f"{path} is not a training state (no config or step in its meta)"
+            continue
+        yield path, meta, ""
+
+
+def check_resumable(out_dir, stored: dict) -> tuple[pathlib.Path, dict]:
+    """The checkpoint in ``out_dir`` that a run with meta ``stored`` resumes from: ``(path, meta)``.
+
+    The newest readable training state is used; a corrupt newest falls back to
+    ``checkpoint.prev.ckpt`` with a warning. Raises :class:`ResumeError` when nothing is loadable,
+    or when the checkpoint was written with another config, data or meta (naming the fields).
     """
-    header, payload = _read(path)
-    try:
-        tree = eqx.tree_deserialise_leaves(io.BytesIO(payload), like)
-    except Exception as err:  # equinox raises several types for a mismatched tree
-        raise CheckpointError(
-            f"{_resolve(path)} does not fit the model it is loaded into: {err}"
-        ) from None
-    return tree, header["meta"]
+    out_dir = pathlib.Path(out_dir)
+    reasons = []
+    for path, meta, why in _candidates(out_dir):
+        if meta is None:
+            if why != "missing":
+                warnings.warn(f"skipping unreadable checkpoint: {why}", RuntimeWarning, 3)
+            reasons.append(f"{path.name}: {why}")
+            continue
+        fields = _mismatch(meta, stored)
+        if fields:
+            raise ResumeError(
+                f"cannot resume from {path}: it was written with other settings "
+                f"({', '.join(fields)}); resume with the same settings, or restart "
+                "(--restart / restart=True) to start over"
+            )
+        return path, meta
+    raise ResumeError(
+        f"nothing to resume in {out_dir} ({'; '.join(reasons)}); start a fresh run with "
+        "--restart / restart=True, or point --out elsewhere"
+    )
+
+
+def _prepare_out_dir(out_dir: pathlib.Path, resume: bool, restart: bool):
+    """Refuse to mix two runs in ``out_dir``; ``restart`` deletes the old run's files."""
+    files = [out_dir / n for n in (CHECKPOINT, PREVIOUS, CHECKPOINT + ".tmp", LOG)]
+    if restart:
+        for f in files:
+            f.unlink(missing_ok=True)
+    elif not resume and any(f.exists() for f in files[:2]):
+        raise ValueError(
+            f"out_dir {out_dir} already holds a training run ({CHECKPOINT}); pass resume=True "
+            "(--resume) to continue it or restart=True (--restart) to start over"
+        )
+    if not resume:
+        out_dir.mkdir(parents=True, exist_ok=True)
+
+
+def _trim_log(log_path: pathlib.Path, last_step: int):
+    """Drop log lines written after the checkpoint we resume from, and any unreadable line.
+
+    The rewrite is atomic. A partial last line (a kill during a write) is dropped, not an error.
+    """
+    if not log_path.exists():
+        return
+    kept = []
+    for line in log_path.read_bytes().decode("utf-8", "replace").splitlines():
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(record, dict) and isinstance(record.get("step"), int):
+            if record["step"] <= last_step:
+                kept.append(line + "\n")
+    checkpoint.write_atomic(log_path, "".join(kept).encode())
 
 
 # --------------------------------------------------------------------------------------------
 # the loop
 
 
-def _resume(out_dir: pathlib.Path, like):
-    """Load the newest readable checkpoint in ``out_dir``, falling back to the previous one."""
-    for name in (CHECKPOINT, PREVIOUS):
-        if not (out_dir / name).exists():
+def _start(out_dir, resume, restart, like, stored):
+    """(tree, pending) to start from: a fresh ``like`` or the checkpoint ``resume`` finds."""
+    if out_dir is None:
+        return like, []
+    _prepare_out_dir(out_dir, resume, restart)
+    if not resume:
+        (out_dir / LOG).write_bytes(b"")
+        return like, []
+    path, meta = check_resumable(out_dir, stored)
+    try:
+        tree, meta = checkpoint.load(path, like)
+    except CheckpointError as err:
+        raise ResumeError(f"cannot resume: {err}") from None
+    _trim_log(out_dir / LOG, int(meta["step"]))
+    stored_pending = meta.get("pending") or {"dtype": "float32", "values": []}
+    as_dtype = np.dtype(stored_pending["dtype"]).type
+    pending = [(as_dtype(a), as_dtype(b), True) for a, b in stored_pending["values"]]
+    return tree, pending
+
+
+def _device_batches(data, n, config, start, sharding):
+    """The batches of steps ``start..steps-1`` on the devices, each put there one step ahead."""
+    order = _EpochOrder(n, int(config.batch_size), int(config.seed))
+    put = lambda k: jax.device_put(jax.tree.map(lambda a: a[order.indices(k)], data), sharding)
+    nxt = put(start) if start < config.steps else None
+    for k in range(start, int(config.steps)):
+        batch, nxt = nxt, (put(k + 1) if k + 1 < config.steps else None)
+        yield k, batch
+
+
+class _Log:
+    """Per-step losses and the log lines: a line every ``log_every`` steps (mean since the last)."""
+
+    def __init__(self, out_dir, pending, t0):
+        self.path = None if out_dir is None else out_dir / LOG
+        self.pending, self.losses, self.t0 = list(pending), [], t0
+
+    def add(self, step_out):
+        self.pending.append(step_out)
+
+    def fetch(self):
+        """Bring pending values to the host; return the step offset of the first non-finite one."""
+        got = jax.device_get(self.pending)
+        self.pending = [(np.asarray(a)[()], np.asarray(b)[()], bool(c)) for a, b, c in got]
+        bad = [i for i, p in enumerate(self.pending) if not p[2]]
+        return bad[0] - len(self.pending) if bad else None
+
+    def write(self, done):
+        block = np.asarray([(a, b) for a, b, _ in self.pending])
+        if self.path is not None:
+            record = {
+                "step": done,
+                "loss": float(block[:, 0].mean()),
+                "grad_norm": float(block[:, 1].mean()),
+                "seconds": round(time.perf_counter() - self.t0, 3),
+            }
+            with open(self.path, "a") as f:
+                f.write(json.dumps(record) + "\n")
+        self.pending = []
+        return float(block[:, 0].mean())
+
+    def pending_meta(self):
+        vals = [[a.item(), b.item()] for a, b, _ in self.pending]
+        dtype = str(self.pending[0][0].dtype) if self.pending else "float32"
+        return {"dtype": dtype, "values": vals}
+
+
+def _loop(step_fn, state, key_data, batches, config, out_dir, stored, log, bar):
+    """Run the steps; return ``(state, stopped, message)``."""
+    first = None
+    for k, batch in batches:
+        state, out = step_fn(state, batch, key_data)
+        log.add(out)
+        log.losses.append(out[0])
+        first = k if first is None else first
+        done = k + 1
+        at_log = done % config.log_every == 0 or done == config.steps
+        at_ckpt = out_dir is not None and (
+            (config.checkpoint_every and done % config.checkpoint_every == 0)
+            or done == config.steps
+        )
+        if not (at_log or at_ckpt):
             continue
-        try:
-            return load_checkpoint(out_dir / name, like)
-        except CheckpointError as err:
-            warnings.warn(f"skipping unreadable checkpoint: {err}", RuntimeWarning, stacklevel=3)
-    return None
-
-
-def _trim_log(log_path: pathlib.Path, last_step: int):
-    """Drop log lines written after the checkpoint we resume from."""
-    if not log_path.exists():
-        return
-    lines = [ln for ln in log_path.read_text().splitlines() if ln.strip()]
-    kept = [ln for ln in lines if json.loads(ln).get("step", 0) <= last_step]
-    log_path.write_text("".join(ln + "\n" for ln in kept))
+        bad = log.fetch()
+        if bad is not None:
+            bad += done
+            message = (
+                f"training stopped: the loss, gradient or updated parameters were not finite at "
+                f"step {bad + 1}; returning the parameters after step {bad} (the last good ones)"
+            )
+            warnings.warn(message, RuntimeWarning, stacklevel=3)
+            return state, True, message
+        if at_log:
+            bar.set_postfix(loss=f"{log.write(done):.4g}")
+        bar.update(done - bar.n)
+        if at_ckpt:
+            meta = {**stored, "step": done, "pending": log.pending_meta()}
+            checkpoint.save(
+                out_dir / CHECKPOINT,
+                {"state": state, "key": key_data},
+                meta,
+                previous=out_dir / PREVIOUS,
+            )
+    return state, False, ""
 
 
 def fit(
@@ -312,114 +526,67 @@ def fit(
     *,
     out_dir=None,
     resume: bool = False,
+    restart: bool = False,
     progress: bool = True,
     meta: dict | None = None,
 ) -> TrainResult:
     """Train ``model`` to minimise ``loss_fn(model, key, batch)`` over batches of ``data``.
 
-    ``key``: a PRNG key, the source of every step's noise (stored in the checkpoint and reused on
-    resume). ``data``: an array ``(N, ...)`` in memory. ``out_dir``: where ``checkpoint.ckpt`` and
-    ``log.jsonl`` go (nothing is written when ``None``). ``resume=True`` continues from the
-    checkpoint in ``out_dir`` if there is one, to ``config.steps`` steps in all; the result equals
-    that of an uninterrupted run. ``meta`` is stored in the checkpoint beside the config.
+    ``key``: a PRNG key, the source of every step's noise (stored in the checkpoint; on resume the
+    stored key is used). ``data``: an array ``(N, ...)`` or a pytree of arrays sharing the leading
+    axis N (e.g. ``(images, labels)``); ``batch`` has the same structure. ``out_dir``: where
+    ``checkpoint.ckpt`` and ``log.jsonl`` go (nothing is written when ``None``). ``resume=True``
+    continues from the checkpoint in ``out_dir`` to ``config.steps`` steps in all, with the result
+    of an uninterrupted run; it raises :class:`ResumeError` when nothing is loadable or the
+    checkpoint's config, data or ``meta`` differ. ``restart=True`` deletes the run in ``out_dir``
+    and starts over; without either, an ``out_dir`` holding a run is refused. ``meta`` (JSON
+    values) is stored in the checkpoint beside the config.
     """
     from tqdm.auto import tqdm
 
-    data = np.asarray(data)
-    if data.ndim < 2:
-        raise ValueError(f"data must have shape (N, ...) with a feature axis; got {data.shape}")
-    if data.shape[0] < config.batch_size:
-        raise ValueError(
-            f"batch_size {config.batch_size} is larger than the data set ({data.shape[0]} items)"
-        )
-    if not np.all(np.isfinite(data)):
-        raise ValueError("data contains NaN or inf")
-    mesh = data_mesh()
-    if config.batch_size % mesh.size:
-        raise ValueError(
-            f"batch_size {config.batch_size} must be divisible by the {mesh.size} devices"
-        )
-    if resume and out_dir is None:
+    _check_config(config)
+    key = _validate.key("key", key)
+    resume, restart = _validate.flag("resume", resume), _validate.flag("restart", restart)
+    if resume and restart:
+        raise ValueError("resume and restart exclude each other; got both True")
+    if (resume or restart) and out_dir is None:
         raise ValueError("resume=True needs out_dir, the folder holding the checkpoint")
+    mesh = data_mesh()
+    data, n = _check_data(data, int(config.batch_size), mesh.size)
+    out_dir = None if out_dir is None else pathlib.Path(out_dir)
+    stored = {
+        "config": config.to_json(),
+        "data_fingerprint": _fingerprint(data, n),
+        **checkpoint.encode_meta(meta),
+    }
 
     opt = optimizer(config)
-    state = init_state(model, opt)
-    key_data = jax.random.key_data(key) if jnp.issubdtype(key.dtype, jax.dtypes.prng_key) else key
-    out_dir = None if out_dir is None else pathlib.Path(out_dir)
-    stored_meta = {"config": dataclasses.asdict(config), **(meta or {})}
-    if resume:
-        loaded = _resume(out_dir, {"state": state, "key": key_data})
-        if loaded is not None:
-            state, key_data = loaded[0]["state"], loaded[0]["key"]
-            _trim_log(out_dir / LOG, int(state["step"]))
-    key_data = jnp.asarray(key_data)
+    is_key = jnp.issubdtype(key.dtype, jax.dtypes.prng_key)
+    like = {"state": init_state(model, opt), "key": jax.random.key_data(key) if is_key else key}
+    tree, pending = _start(out_dir, resume, restart, like, stored)
+    state, key_data = tree["state"], jnp.asarray(tree["key"])
     start = int(state["step"])
 
     replicated = NamedSharding(mesh, P())
-    batch_sharding = NamedSharding(mesh, P("batch"))
     state = jax.device_put(state, replicated)
     step_fn = make_step(model, loss_fn, opt, config.ema_decay, mesh)
+    batches = _device_batches(data, n, config, start, NamedSharding(mesh, P("batch")))
+    log = _Log(out_dir, pending, time.perf_counter())
+    with tqdm(total=config.steps, initial=start, disable=not progress, desc="train") as bar:
+        state, stopped, message = _loop(
+            step_fn, state, key_data, batches, config, out_dir, stored, log, bar
+        )
+    return _result(model, state, start, log.losses, stopped, message)
 
-    losses, pending, stopped, message = [], [], False, ""
-    log_file = None
-    if out_dir is not None:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        log_file = open(out_dir / LOG, "a")
-    bar = tqdm(total=config.steps, initial=start, disable=not progress, desc="train")
-    t0 = time.perf_counter()
-    try:
-        for k in range(start, config.steps):
-            idx = batch_indices(len(data), config.batch_size, config.seed, k)
-            batch = jax.device_put(data[idx], batch_sharding)
-            state, (loss, grad_norm) = step_fn(state, batch, key_data)
-            pending.append((loss, grad_norm))
-            done = k + 1
-            at_log = done % config.log_every == 0 or done == config.steps
-            at_ckpt = config.checkpoint_every and done % config.checkpoint_every == 0
-            if not (at_log or at_ckpt):
-                continue
-            block = np.asarray(jax.device_get(pending))
-            pending = []
-            losses.extend(block[:, 0].tolist())
-            if not bool(state["finite"]):
-                bad = done - len(block) + int(np.argmin(np.isfinite(block[:, 0])))
-                message = (
-                    f"training stopped: the loss was not finite at step {bad + 1}; "
-                    f"returning the parameters after step {bad} (the last good ones)"
-                )
-                stopped = True
-                warnings.warn(message, RuntimeWarning, stacklevel=2)
-                break
-            bar.update(len(block))
-            bar.set_postfix(loss=f"{block[:, 0].mean():.4g}")
-            if log_file is not None and at_log:
-                record = {
-                    "step": done,
-                    "loss": float(block[:, 0].mean()),
-                    "grad_norm": float(block[:, 1].mean()),
-                    "seconds": round(time.perf_counter() - t0, 3),
-                }
-                log_file.write(json.dumps(record) + "\n")
-                log_file.flush()
-            if out_dir is not None and (at_ckpt or done == config.steps):
-                tree = {"state": state, "key": key_data}
-                save_checkpoint(out_dir / CHECKPOINT, tree, {**stored_meta, "step": done})
-    finally:
-        bar.close()
-        if log_file is not None:
-            log_file.close()
 
+def _result(model, state, start, losses, stopped, message) -> TrainResult:
     _, static = eqx.partition(model, eqx.is_inexact_array)
-    steps_done = int(state["step"])
-    history = {
-        "step": np.arange(start + 1, start + 1 + len(losses)),
-        "loss": np.asarray(losses),
-    }
+    losses = np.asarray(jax.device_get(losses))
     return TrainResult(
         model=eqx.combine(state["params"], static),
         ema_model=eqx.combine(state["ema"], static),
-        history=history,
-        steps_done=steps_done,
+        history={"step": np.arange(start + 1, start + 1 + len(losses)), "loss": losses},
+        steps_done=int(state["step"]),
         stopped_early=stopped,
         message=message,
     )

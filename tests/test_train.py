@@ -13,7 +13,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from diffcourse import train
+from diffcourse import checkpoint, train
 
 
 class Linear(eqx.Module):
@@ -181,9 +181,9 @@ def test_kill_after_a_checkpoint_resumes_exactly(tmp_path):
 
 def test_truncated_checkpoint_is_a_clear_error_and_previous_survives(tmp_path):
     tree = {"a": jnp.arange(5.0), "b": jnp.ones((2, 2))}
-    train.save_checkpoint(tmp_path, tree, {"step": 1})
-    train.save_checkpoint(tmp_path, jax.tree.map(lambda x: 2 * x, tree), {"step": 2})
-    path = tmp_path / train.CHECKPOINT
+    path, prev = tmp_path / train.CHECKPOINT, tmp_path / train.PREVIOUS
+    checkpoint.save(path, tree, {"step": 1}, previous=prev)
+    checkpoint.save(path, jax.tree.map(lambda x: 2 * x, tree), {"step": 2}, previous=prev)
     path.write_bytes(path.read_bytes()[:-7])
     with pytest.raises(train.CheckpointError, match="truncated"):
         train.load_checkpoint(tmp_path, tree)
@@ -267,7 +267,7 @@ _TWO_DEVICE_SCRIPT = textwrap.dedent(
     jax.config.update("jax_enable_x64", True)
     sys.path.insert(0, sys.argv[1])
     from test_train import Noisy, noisy_loss, regression_data
-    from diffcourse import train
+    from diffcourse import checkpoint, train
     cfg = train.TrainConfig(steps=6, batch_size=32, lr=1e-2, warmup=2, log_every=3)
     res = train.fit(jax.random.key(5), Noisy(), noisy_loss, regression_data(), cfg, progress=False)
     mesh = train.data_mesh()
