@@ -1,25 +1,64 @@
 """Command line of the course.
 
 ``python -m diffcourse figures [--out DIR]``: regenerate every figure.
-``python -m diffcourse train --data digits --steps N --out DIR [--resume]``: train the image DDPM.
+``python -m diffcourse train --data digits --steps N --out DIR [--resume | --restart]``: train the
+image DDPM. ``--resume`` continues the run in DIR (and refuses, naming the fields, if DIR holds a
+run with other settings or nothing loadable); ``--restart`` deletes the run in DIR first.
 ``python -m diffcourse sample [--checkpoint DIR] --n 64 --sampler ddim --steps 50 --out FILE``:
-draw samples into a grid image (``.png``) or raw (n, H, W) samples in [-1, 1] (``.npy``); without
-``--checkpoint`` the shipped digits model is used.
+draw samples into a grid image (``.png``, at most 1024 samples) or raw (n, H, W) samples in
+[-1, 1] (``.npy``, written in batches of 256 with bounded memory); without ``--checkpoint`` the
+shipped digits model is used.
 
-The shipped model is ``python -m diffcourse train --data digits --steps 1000 --out diffcourse/assets/digits``
-(its ``model.ckpt``).
+Every argument is checked before anything is loaded or compiled; a mistake is one line on stderr
+(what was wrong, what is expected) and exit code 2. The shipped model is
+``python -m diffcourse train --data digits --steps 1000 --out diffcourse/assets/digits``.
 """
 
 import argparse
 import os
+import pathlib
+import shutil
 import sys
 
 # XLA:CPU's YNNPACK convolutions are about 2x slower than Eigen's on these CPUs (shared/
 # PERFORMANCE.md): take them out, before jax is imported, unless the user set XLA_FLAGS.
 os.environ.setdefault("XLA_FLAGS", "--xla_cpu_experimental_ynn_fusion_type=-individual_convolution")
 
+from diffcourse import _validate, checkpoint  # noqa: E402  (numpy only: no jax yet)
+
+MAX_N = 10_000_000  # samples per `sample` call (.npy; written in batches)
+MAX_PNG = 1024  # samples in one grid image
+SAMPLE_BATCH = 256  # samples drawn per compiled call: bounds memory for any --n
+SCHEDULE_LENGTH = 1000  # DDPM steps of ddpm.schedule(): the most --steps for ddim / ddpm
+MAX_ODE_STEPS = 10_000
+MAX_WIDTH = 4096  # channels * max(channel_mults)
+MAX_IMAGE_SIDE = 1024
+CHECKPOINT_FILES = ("checkpoint.ckpt", "checkpoint.prev.ckpt")
+
+
+class UsageError(Exception):
+    """A mistake in the arguments or the files they name: one line, exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line instead of usage + error
+        raise UsageError(message)
+
+
+def _check(check, flag, *args, **kwargs):
+    """Run a :mod:`diffcourse._validate` check on a flag's value; its error becomes a UsageError."""
+    try:
+        return check(flag, *args, **kwargs)
+    except ValueError as err:
+        raise UsageError(str(err)) from None
+
+
+# --------------------------------------------------------------------------------------------
+# figures
+
 
 def _figures(args) -> int:
+    _check(_validate.writable_dir, "--out", args.out)
     from diffcourse import plotting
 
     for path in plotting.make_all_figures(args.out):
@@ -27,35 +66,139 @@ def _figures(args) -> int:
     return 0
 
 
+# --------------------------------------------------------------------------------------------
+# train
+
+
+def _model_args(args) -> dict:
+    """The U-Net keyword arguments from the flags, checked (no jax)."""
+    try:
+        mults = [int(m) for m in args.channel_mults.split(",")]
+    except ValueError:
+        raise UsageError(
+            "--channel-mults must be comma-separated positive integers such as 1,2,2; "
+            f"got {args.channel_mults!r}"
+        ) from None
+    mults = list(_check(_validate.ints, "--channel-mults", mults, minimum=1, max_len=6))
+    channels = _check(_validate.integer, "--channels", args.channels, minimum=1)
+    groups = _check(_validate.integer, "--groups", args.groups, minimum=1)
+    _check(_validate.integer, "--blocks", args.blocks, minimum=0, maximum=16)
+    if channels * max(mults) > MAX_WIDTH:
+        raise UsageError(
+            f"--channels times the largest --channel-mults must be at most {MAX_WIDTH}; "
+            f"got {channels} x {max(mults)}"
+        )
+    for width in sorted({channels * m for m in mults}):
+        if width % groups:
+            raise UsageError(
+                f"--groups must divide every level's width ({channels} x each of "
+                f"--channel-mults); got --groups {groups} for width {width}"
+            )
+    return {
+        "channels": channels,
+        "channel_mults": mults,
+        "blocks": args.blocks,
+        "attention": args.attention,
+        "groups": groups,
+    }
+
+
+def _config_args(args) -> dict:
+    """The TrainConfig fields from the flags, checked (no jax)."""
+    _check(_validate.integer, "--steps", args.steps, minimum=1)
+    _check(_validate.integer, "--batch-size", args.batch_size, minimum=1)
+    _check(_validate.integer, "--warmup", args.warmup, minimum=0)
+    _check(_validate.integer, "--checkpoint-every", args.checkpoint_every, minimum=0)
+    _check(_validate.integer, "--seed", args.seed, minimum=0, maximum=2**32 - 1)
+    _check(_validate.real, "--lr", args.lr, low=0.0, low_open=True)
+    _check(_validate.real, "--ema-decay", args.ema_decay, low=0.0, high=1.0, high_open=True)
+    return {
+        "batch_size": args.batch_size,
+        "lr": args.lr,
+        "warmup": args.warmup,
+        "ema_decay": args.ema_decay,
+        "checkpoint_every": args.checkpoint_every,
+        "seed": args.seed,
+    }
+
+
 def _load_data(args):
+    """The training images (N, H, W) in [-1, 1], checked against --batch-size (no jax)."""
     from diffcourse.data import images
 
     if args.data == "digits":
-        return images.load_digits("train")[0]
-    if not args.data_path:
-        raise SystemExit(
-            f"--data {args.data} needs --data-path PATH (an IDX images file, e.g. train-images-idx3-ubyte.gz)"
+        x = images.load_digits("train")[0]
+    else:
+        if not args.data_path:
+            raise UsageError(
+                f"--data {args.data} needs --data-path PATH (an IDX images file, e.g. "
+                "train-images-idx3-ubyte.gz)"
+            )
+        try:
+            x = images.load_idx_images(args.data_path)[0]
+        except ValueError as err:
+            raise UsageError(f"cannot read --data-path: {err}") from None
+    if args.batch_size > len(x):
+        raise UsageError(
+            f"--batch-size must be at most the number of training images ({len(x)}); "
+            f"got {args.batch_size}"
         )
-    try:
-        return images.load_idx_images(args.data_path)[0]
-    except ValueError as err:
-        raise SystemExit(f"cannot read --data-path: {err}") from None
+    return x
 
 
-def _train(args) -> int:
+def _check_run_dir(args, model: dict, config: dict):
+    """Refuse, before any compile, a --resume that cannot resume or an --out holding a run."""
+    out = _check(_validate.writable_dir, "--out", args.out)
+    if args.resume and args.restart:
+        raise UsageError("--resume and --restart exclude each other; give one of them")
+    present = [n for n in CHECKPOINT_FILES if (out / n).exists()]
+    if not args.resume:
+        if present and not args.restart:
+            raise UsageError(
+                f"--out {out} already holds a training run ({present[0]}); add --resume to "
+                "continue it or --restart to start over"
+            )
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise UsageError(f"--out must be a folder that can be created; got {err}") from None
+        return
+    reasons = []
+    for name in CHECKPOINT_FILES:
+        if not (out / name).exists():
+            reasons.append(f"no {name}")
+            continue
+        try:
+            meta = checkpoint.read_meta(out / name)
+        except checkpoint.CheckpointError as err:
+            reasons.append(f"{name}: {err}")
+            continue
+        if "config" not in meta:
+            reasons.append(f"{name}: not a training state")
+            continue
+        stored = {**meta["config"], **meta.get("model", {}), "data": meta.get("data")}
+        stored["param"] = meta.get("loss", {}).get("param")
+        given = {**config, **model, "data": args.data, "param": args.param}
+        fields = [k for k in given if k != "checkpoint_every" and stored.get(k) != given[k]]
+        if fields:
+            raise UsageError(
+                f"cannot --resume {out / name}: it was trained with other settings ("
+                + ", ".join(f"{k}: {stored.get(k)!r} there, {given[k]!r} here" for k in fields)
+                + "); give the same flags, or --restart to start over"
+            )
+        return
+    raise UsageError(
+        f"nothing to --resume in {out} ({'; '.join(reasons)}); use --restart to start over"
+    )
+
+
+def _train_images(args, x, model: dict, config: dict):
+    """The one call into ddpm for training."""
     import jax
 
     from diffcourse import ddpm
 
-    x = _load_data(args)
-    model = {
-        "channels": args.channels,
-        "channel_mults": [int(m) for m in args.channel_mults.split(",")],
-        "blocks": args.blocks,
-        "attention": args.attention,
-        "groups": args.groups,
-    }
-    result, _ = ddpm.train_images(
+    return ddpm.train_images(
         jax.random.key(args.seed),
         x,
         steps=args.steps,
@@ -65,62 +208,169 @@ def _train(args) -> int:
         loss={"param": args.param},
         data=args.data,
         progress=not args.quiet,
-        batch_size=args.batch_size,
-        lr=args.lr,
-        warmup=args.warmup,
-        ema_decay=args.ema_decay,
-        checkpoint_every=args.checkpoint_every,
-        seed=args.seed,
+        **config,
     )
+
+
+def _train(args) -> int:
+    config = _config_args(args)
+    model = _model_args(args)
+    x = _load_data(args)
+    _check_run_dir(args, model, config)
+    if args.restart:
+        for name in (*CHECKPOINT_FILES, "checkpoint.ckpt.tmp", "log.jsonl"):
+            (pathlib.Path(args.out) / name).unlink(missing_ok=True)
+    result, _ = _train_images(args, x, model, config)
     if result.stopped_early:
         print(result.message, file=sys.stderr)
         return 1
     loss = result.history["loss"]
-    tail = f", mean loss of the last 100 steps {loss[-100:].mean():.4f}" if len(loss) else ""
-    print(f"trained {result.steps_done} steps{tail}; model written to {args.out}/model.ckpt")
+    tail = f", mean loss of its last {min(len(loss), 100)} steps {loss[-100:].mean():.4f}"
+    tail = tail if len(loss) else ""
+    print(f"trained to step {result.steps_done}{tail}; model written to {args.out}/model.ckpt")
     return 0
 
 
-def _sample(args) -> int:
+# --------------------------------------------------------------------------------------------
+# sample
+
+
+def _checkpoint_path(args) -> pathlib.Path:
+    if args.checkpoint is None:  # ddpm.SHIPPED, without importing jax
+        return pathlib.Path(__file__).parent / "assets" / "digits" / "model.ckpt"
+    path = pathlib.Path(args.checkpoint)
+    if path.is_dir():
+        path = path / "model.ckpt"
+    if not path.is_file():
+        raise UsageError(
+            f"--checkpoint must be a model.ckpt file or a folder holding one; got {args.checkpoint!r}"
+            " (no such file)"
+        )
+    return path
+
+
+def _image_shape(path, meta) -> tuple:
+    shape = meta.get("image_shape")
+    ok = (
+        isinstance(shape, list)
+        and len(shape) == 3
+        and all(isinstance(s, int) and not isinstance(s, bool) for s in shape)
+        and all(1 <= s <= MAX_IMAGE_SIDE for s in shape[:2])
+        and 1 <= shape[2] <= 4
+    )
+    if not ok:
+        raise UsageError(
+            f"cannot load --checkpoint: {path} is corrupt: its meta's image_shape must be "
+            f"[H, W, C] with 1 <= H, W <= {MAX_IMAGE_SIDE} and 1 <= C <= 4; got {shape!r}"
+        )
+    return tuple(shape)
+
+
+def _check_sample_args(args):
+    _check(_validate.integer, "--n", args.n, minimum=1, maximum=MAX_N)
+    most = MAX_ODE_STEPS if args.sampler == "ode" else SCHEDULE_LENGTH
+    _check(_validate.integer, "--steps", args.steps, minimum=1, maximum=most)
+    _check(_validate.integer, "--seed", args.seed, minimum=0, maximum=2**32 - 1)
+    if args.lam is not None:
+        _check(_validate.real, "--lam", args.lam, low=0.0)
+        if args.sampler != "ddim":
+            raise UsageError(
+                f"--lam sets the noise of --sampler ddim (ddpm is lam = 1, ode is lam = 0); "
+                f"got --lam {args.lam} with --sampler {args.sampler}"
+            )
+    out = _check(_validate.writable_file, "--out", args.out, (".png", ".npy"))
+    if out.suffix == ".png" and args.n > MAX_PNG:
+        raise UsageError(
+            f"--n must be at most {MAX_PNG} for a .png grid; got {args.n} (write .npy for more)"
+        )
+    return out
+
+
+def _load_model(path):
+    """The one call into ddpm for loading: ``(model, meta)``."""
+    from diffcourse import ddpm
+
+    return checkpoint.load_model(path, ddpm.from_meta)
+
+
+def _draw(key, model, n, args, image_shape):
+    """The one call into ddpm for sampling: ``n`` images (n, H, W, C)."""
+    from diffcourse import ddpm
+
+    lam = 0.0 if args.lam is None else args.lam
+    return ddpm.sample(
+        key, model, n, sampler=args.sampler, steps=args.steps, eta=lam, image_shape=image_shape
+    )
+
+
+def _batches(key, model, args, image_shape):
+    """``(start, samples)`` in batches of SAMPLE_BATCH (one compile); n <= SAMPLE_BATCH is one call."""
     import jax
     import numpy as np
 
-    from diffcourse import ddpm
+    if args.n <= SAMPLE_BATCH:
+        yield 0, np.asarray(_draw(key, model, args.n, args, image_shape), np.float32)
+        return
+    for i, start in enumerate(range(0, args.n, SAMPLE_BATCH)):
+        x = _draw(jax.random.fold_in(key, i), model, SAMPLE_BATCH, args, image_shape)
+        yield start, np.asarray(x, np.float32)[: args.n - start]
+
+
+def _sample(args) -> int:
+    out = _check_sample_args(args)
+    path = _checkpoint_path(args)
+    try:
+        meta = checkpoint.read_meta(path)
+    except checkpoint.CheckpointError as err:
+        raise UsageError(f"cannot load --checkpoint: {err}") from None
+    h, w, _ = image_shape = _image_shape(path, meta)
+    need = args.n * h * w * 4
+    free = shutil.disk_usage(out.absolute().parent).free
+    if need > free:
+        raise UsageError(f"--out needs {need} bytes for {args.n} samples; its disk has {free}")
+    import jax
+    import numpy as np
 
     try:
-        model, meta = ddpm.load(args.checkpoint)
+        model, _ = _load_model(path)
     except ValueError as err:
-        raise SystemExit(f"cannot load --checkpoint: {err}") from None
-    x = ddpm.sample(
-        jax.random.key(args.seed),
-        model,
-        args.n,
-        sampler=args.sampler,
-        steps=args.steps,
-        eta=args.eta,
-        image_shape=tuple(meta["image_shape"]),
-    )
-    x = np.clip(np.asarray(x, np.float32), -1.0, 1.0)[..., 0]
-    if args.out.endswith(".npy"):
-        np.save(args.out, x)
-    elif args.out.endswith(".png"):
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
-        from diffcourse import plotting
-
-        grid = np.kron(plotting.image_grid(x), np.ones((4, 4)))  # 4x4 pixels per pixel
-        plt.imsave(args.out, grid, cmap="gray", vmin=0.0, vmax=1.0)
+        raise UsageError(f"cannot load --checkpoint: {err}") from None
+    tmp = out.with_name(out.name + ".tmp" + out.suffix)
+    if out.suffix == ".npy":
+        dest = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(args.n, h, w))
     else:
-        raise SystemExit(f"--out must end in .png or .npy; got {args.out}")
-    print(f"wrote {args.n} samples to {args.out}")
+        dest = np.empty((args.n, h, w), np.float32)
+    for start, x in _batches(jax.random.key(args.seed), model, args, image_shape):
+        dest[start : start + len(x)] = np.clip(x, -1.0, 1.0)[..., 0]
+    if out.suffix == ".npy":
+        dest.flush()
+        del dest
+    else:
+        _write_png(tmp, dest)
+    os.replace(tmp, out)
+    print(f"wrote {args.n} samples to {out}")
     return 0
 
 
+def _write_png(path, x):
+    import matplotlib
+    import numpy as np
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from diffcourse import plotting
+
+    grid = np.kron(plotting.image_grid(x), np.ones((4, 4)))  # 4x4 pixels per pixel
+    plt.imsave(path, grid, cmap="gray", vmin=0.0, vmax=1.0, format="png")
+
+
+# --------------------------------------------------------------------------------------------
+# parser and main
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="python -m diffcourse",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -137,7 +387,8 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument(
         "--out", required=True, help="folder for checkpoint.ckpt, model.ckpt, log.jsonl"
     )
-    tr.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.ckpt")
+    tr.add_argument("--resume", action="store_true", help="continue the run in OUT")
+    tr.add_argument("--restart", action="store_true", help="delete the run in OUT, start over")
     tr.add_argument("--batch-size", type=int, default=128)
     tr.add_argument("--lr", type=float, default=2e-3)
     tr.add_argument("--warmup", type=int, default=200)
@@ -162,7 +413,14 @@ def build_parser() -> argparse.ArgumentParser:
     sa.add_argument("--n", type=int, default=64)
     sa.add_argument("--sampler", default="ddim", choices=["ddim", "ddpm", "ode"])
     sa.add_argument("--steps", type=int, default=50)
-    sa.add_argument("--eta", type=float, default=0.0, help="DDIM noise level (0: deterministic)")
+    sa.add_argument(
+        "--lam",
+        "--eta",
+        dest="lam",
+        type=float,
+        default=None,
+        help="noise level lam of the reverse process for --sampler ddim (DDIM's eta; default 0)",
+    )
     sa.add_argument("--seed", type=int, default=0)
     sa.add_argument(
         "--out", required=True, help="FILE.png (a grid) or FILE.npy (raw (n, H, W) in [-1, 1])"
@@ -171,9 +429,28 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _one_line(err) -> str:
+    return " ".join(str(err).split())
+
+
 def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
-    return args.func(args)
+    """Run the command line; a user's mistake is one line on stderr and exit code 2 (no traceback)."""
+    prog = "python -m diffcourse"
+    try:
+        args = build_parser().parse_args(argv)
+        prog = f"{prog} {args.command}"
+        return args.func(args)
+    except UsageError as err:
+        print(f"{prog}: error: {_one_line(err)}", file=sys.stderr)
+        return 2
+    except ValueError as err:  # a check deeper in the package (a corrupt file, a refused resume)
+        if os.environ.get("DIFFCOURSE_DEBUG"):
+            raise
+        print(f"{prog}: error: {_one_line(err)}", file=sys.stderr)
+        return 2
+    except OSError as err:  # the disk: full, read-only, removed under us
+        print(f"{prog}: error: {_one_line(err)}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":
