@@ -36,6 +36,10 @@ class Classifier(eqx.Module):
     head: eqx.nn.Linear
 
     def __init__(self, key, n_in: int, hidden=(128, 64), n_classes: int = 10):
+        key = _validate.key("key", key)
+        n_in = _validate.integer("n_in", n_in, minimum=1)
+        hidden = _validate.ints("hidden", hidden, minimum=1)
+        n_classes = _validate.integer("n_classes", n_classes, minimum=2)
         keys = jax.random.split(key, len(hidden) + 1)
         sizes = (n_in, *hidden)
         self.layers = [
@@ -59,9 +63,21 @@ def fit_classifier(images, labels, *, steps: int = 400, lr: float = 3e-3, seed: 
 
     ``images`` (n, H, W) in [-1, 1], ``labels`` (n,) integers 0..9. Noise of std 0.1 on the inputs
     keeps the features smooth, so slightly imperfect samples are not pushed far away.
+    Checked: finite images, labels of integer dtype in 0..9 matching n, ``steps`` an integer
+    >= 1, ``lr`` a finite real > 0, ``seed`` an integer >= 0.
     """
-    x = jnp.asarray(np.asarray(images, np.float32).reshape(len(images), -1))
-    y = jnp.asarray(labels)
+    images = _images(images)
+    steps = _validate.integer("steps", steps, minimum=1)
+    lr = _validate.real("lr", lr, low=0.0, low_open=True)
+    seed = _validate.integer("seed", seed, minimum=0)
+    raw = np.asarray(labels)
+    _validate.shape("labels", raw, (len(images),))
+    if raw.dtype.kind not in "iu" or raw.min() < 0 or raw.max() > 9:
+        raise _validate.fail(
+            "labels", "integers in 0..9 (an integer array)", _validate._describe(raw)
+        )
+    x = jnp.asarray(images.reshape(len(images), -1))
+    y = jnp.asarray(raw.astype(np.int32))
     key_init, key_noise = jax.random.split(jax.random.key(seed))
     with jax.enable_x64(False):
         model = Classifier(key_init, x.shape[1])
@@ -96,14 +112,27 @@ def digits_classifier():
     return fit_classifier(x, y)
 
 
-def _images(images):
-    a = np.asarray(images, np.float32)
+def _images(images, name="images", clf=None):
+    """``images`` (n, H, W) or (n, H, W, 1) as float32 (n, H, W): numeric, non-empty, finite.
+
+    With ``clf``, H * W must be the classifier's input size.
+    """
+    a = _validate.array(name, images, finite=False)
     if a.ndim == 4 and a.shape[-1] == 1:
         a = a[..., 0]
-    _validate.shape("images", a, (None, None, None))
+    _validate.shape(name, a, (None, None, None))
+    if 0 in a.shape:
+        raise _validate.fail(name, "a non-empty array (n, H, W)", f"shape {a.shape}")
     if not np.all(np.isfinite(a)):
-        raise ValueError("images contain NaN or inf")
-    return a
+        raise ValueError(f"{name} contain NaN or inf; {name} must be finite")
+    if clf is not None and a.shape[1] * a.shape[2] != clf.layers[0].in_features:
+        n_in = clf.layers[0].in_features
+        raise _validate.fail(
+            name,
+            f"images of {n_in} pixels for this classifier (8x8 for the digits one)",
+            f"shape {a.shape}",
+        )
+    return a.astype(np.float32)
 
 
 @eqx.filter_jit
@@ -120,7 +149,7 @@ def features(images, clf=None):
     """Classifier features of ``images`` (n, H, W): shape (n, k), float64."""
     clf = digits_classifier() if clf is None else clf
     with jax.enable_x64(False):
-        f = _features(clf, jnp.asarray(_images(images)))
+        f = _features(clf, jnp.asarray(_images(images, clf=clf)))
     return np.asarray(f, np.float64)
 
 
@@ -128,7 +157,7 @@ def probabilities(images, clf=None):
     """Class probabilities (n, 10) of ``images`` (n, H, W)."""
     clf = digits_classifier() if clf is None else clf
     with jax.enable_x64(False):
-        logits = _logits(clf, jnp.asarray(_images(images)))
+        logits = _logits(clf, jnp.asarray(_images(images, clf=clf)))
     return np.asarray(jax.nn.softmax(logits, axis=-1), np.float64)
 
 
@@ -138,7 +167,8 @@ def frechet_distance(feat_a, feat_b):
     :math:`\|\mu_a-\mu_b\|^2+\mathrm{tr}(\Sigma_a+\Sigma_b-2(\Sigma_a\Sigma_b)^{1/2})`, the
     2-Wasserstein distance squared between the Gaussians (Dowson & Landau 1982).
     """
-    a, b = np.asarray(feat_a, np.float64), np.asarray(feat_b, np.float64)
+    a = _validate.array("feat_a", feat_a, ndim=2)
+    b = _validate.array("feat_b", feat_b, ndim=2)
     if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1] or min(len(a), len(b)) < 2:
         raise ValueError(
             f"feat_a, feat_b must be (n, k) with the same k and n >= 2; got {a.shape}, {b.shape}"
@@ -152,13 +182,26 @@ def frechet_distance(feat_a, feat_b):
     return float(np.sum((mu_a - mu_b) ** 2) + np.trace(cov_a) + np.trace(cov_b) - 2.0 * tr_root)
 
 
+def _probs(probs):
+    """``probs`` (n, K): n >= 1, K >= 2, entries in [0, 1], rows summing to 1 (to 1e-4)."""
+    p = _validate.array("probs", probs, ndim=2)
+    if p.shape[1] < 2 or p.min() < 0 or p.max() > 1 or np.abs(p.sum(1) - 1).max() > 1e-4:
+        raise _validate.fail(
+            "probs",
+            "an (n, K) array of probabilities (K >= 2, rows summing to 1)",
+            _validate._describe(p),
+        )
+    return p
+
+
 def confidence(probs):
-    """Mean over images of the largest class probability."""
-    return float(np.mean(np.max(probs, axis=1)))
+    """Mean over images of the largest class probability; ``probs`` (n, K) rows summing to 1."""
+    return float(np.mean(np.max(_probs(probs), axis=1)))
 
 
 def class_entropy(probs):
     r"""Entropy (nats) of the predicted-class histogram: :math:`-\sum_k h_k\ln h_k`, at most :math:`\ln K`."""
+    probs = _probs(probs)
     counts = np.bincount(np.argmax(probs, axis=1), minlength=probs.shape[1])
     h = counts[counts > 0] / counts.sum()
     return float(-np.sum(h * np.log(h)))
@@ -166,8 +209,11 @@ def class_entropy(probs):
 
 def nearest_neighbour_distance(images, train):
     """Pixel-space distance of each image to its nearest image in ``train``: shape (n,)."""
-    a = _images(images).reshape(len(images), -1).astype(np.float64)
-    b = _images(train).reshape(len(train), -1).astype(np.float64)
+    a, b = _images(images), _images(train, "train")
+    if a.shape[1:] != b.shape[1:]:
+        raise _validate.fail("train", f"images of the same size as images {a.shape[1:]}", b.shape)
+    a = a.reshape(len(a), -1).astype(np.float64)
+    b = b.reshape(len(b), -1).astype(np.float64)
     d2 = (a**2).sum(1)[:, None] + (b**2).sum(1)[None, :] - 2.0 * a @ b.T
     return np.sqrt(np.maximum(d2.min(axis=1), 0.0))
 

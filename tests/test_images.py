@@ -73,7 +73,7 @@ def test_idx_truncated_and_corrupt_files(tmp_path):
     (tmp_path / "cut.gz").write_bytes(gz[: len(gz) // 2])
     with pytest.raises(ValueError, match="gzip"):
         images.read_idx(tmp_path / "cut.gz")
-    with pytest.raises(ValueError, match="existing IDX file"):
+    with pytest.raises(ValueError, match="path must be an existing file"):
         images.read_idx(tmp_path / "missing")
 
 

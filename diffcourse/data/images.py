@@ -6,8 +6,11 @@ Every loader returns pixels scaled to ``[-1, 1]`` (the scale a DDPM's ``x_0`` li
 
 import gzip
 import pathlib
+import zlib
 
 import numpy as np
+
+from diffcourse import _validate
 
 # The fixed held-out split of the digits: a permutation drawn once with this seed.
 SPLIT_SEED = 0
@@ -15,8 +18,16 @@ N_HELDOUT = 297  # 1797 = 1500 train + 297 held out
 
 
 def to_unit_range(pixels, max_value: float):
-    r"""Scale pixel intensities in :math:`[0, m]` to :math:`x = 2\,p/m - 1 \in [-1, 1]`."""
-    return (2.0 * np.asarray(pixels, dtype=np.float32) / max_value - 1.0).astype(np.float32)
+    r"""Scale pixel intensities in :math:`[0, m]` to :math:`x = 2\,p/m - 1 \in [-1, 1]`.
+
+    Checked: ``max_value`` a finite real > 0; ``pixels`` a non-empty array of numbers (integer
+    arrays are converted), every entry finite and in ``[0, max_value]``.
+    """
+    m = _validate.real("max_value", max_value, low=0.0, low_open=True)
+    p = _validate.array("pixels", pixels, dtype=np.float64)
+    if p.min() < 0 or p.max() > m:
+        raise _validate.fail("pixels", f"intensities in [0, {m:g}]", _validate._describe(p))
+    return (2.0 * p.astype(np.float32) / np.float32(m) - 1.0).astype(np.float32)
 
 
 def load_digits(split: str = "train"):
@@ -53,14 +64,22 @@ _IDX_DTYPES = {
 }
 
 
-def _read_bytes(path: pathlib.Path) -> bytes:
-    raw = path.read_bytes()
-    if raw[:2] != b"\x1f\x8b":
-        return raw
+MAX_IDX_BYTES = 1 << 31  # 2 GiB of data: MNIST's training images are 47 MB
+_IDX_DIMS = 255
+
+
+def _open(path: pathlib.Path):
+    with open(path, "rb") as f:
+        gz = f.read(2) == b"\x1f\x8b"
+    return gzip.open(path, "rb") if gz else open(path, "rb")
+
+
+def _read_exact(f, n: int, path: pathlib.Path) -> bytes:
+    """``n`` bytes of ``f`` (a plain or gzip file); a corrupt gzip stream is a ``ValueError``."""
     try:
-        return gzip.decompress(raw)
-    except (OSError, EOFError) as err:
-        raise ValueError(f"{path.name}: corrupt or truncated gzip stream ({err})") from err
+        return f.read(n)
+    except (OSError, EOFError, zlib.error) as err:
+        raise ValueError(f"{path.name}: corrupt or truncated gzip stream ({err})") from None
 
 
 def read_idx(path):
@@ -68,30 +87,41 @@ def read_idx(path):
 
     Layout: two zero bytes, a type code (0x08 = uint8, ...), the number of dimensions ``k``,
     then ``k`` big-endian uint32 sizes, then the data in C order. A wrong magic number, an unknown
-    type code or a size that does not match the payload raises ``ValueError``.
+    type code, a corrupt gzip stream, a size that does not match the payload, or a declared size
+    over :data:`MAX_IDX_BYTES` (checked before reading the data: no gzip bomb) raises
+    ``ValueError``.
     """
-    path = pathlib.Path(path)
-    if not path.is_file():
-        raise ValueError(f"path must be an existing IDX file; got {str(path)!r}")
-    raw = _read_bytes(path)
-    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0:
-        raise ValueError(f"{path.name}: not an IDX file (the magic number must start with 0x0000)")
-    code, ndim = raw[2], raw[3]
-    if code not in _IDX_DTYPES:
-        raise ValueError(f"{path.name}: unknown IDX type code {code:#04x}")
-    if ndim < 1 or len(raw) < 4 + 4 * ndim:
-        raise ValueError(f"{path.name}: truncated IDX header ({ndim} dimensions declared)")
-    dims = tuple(int(d) for d in np.frombuffer(raw, dtype=">u4", count=ndim, offset=4))
-    dtype = _IDX_DTYPES[code]
-    expected = int(np.prod(dims)) * dtype.itemsize
-    payload = len(raw) - 4 - 4 * ndim
-    if payload != expected:
+    path = _validate.existing_file("path", path)
+    with _open(path) as f:
+        head = _read_exact(f, 4, path)
+        if len(head) < 4 or head[0] != 0 or head[1] != 0:
+            raise ValueError(
+                f"{path.name}: not an IDX file (the magic number must start with 0x0000)"
+            )
+        code, ndim = head[2], head[3]
+        if code not in _IDX_DTYPES:
+            raise ValueError(f"{path.name}: unknown IDX type code {code:#04x}")
+        raw_dims = _read_exact(f, 4 * ndim, path)
+        if ndim < 1 or len(raw_dims) < 4 * ndim:
+            raise ValueError(f"{path.name}: truncated IDX header ({ndim} dimensions declared)")
+        dims = tuple(int(d) for d in np.frombuffer(raw_dims, dtype=">u4"))
+        dtype = _IDX_DTYPES[code]
+        expected = dtype.itemsize
+        for d in dims:  # Python integers: no overflow
+            expected *= d
+        if expected > MAX_IDX_BYTES:
+            raise ValueError(
+                f"{path.name}: IDX header declares shape {dims} ({expected} bytes of data), "
+                f"more than the limit of {MAX_IDX_BYTES} bytes: corrupt or not an image set"
+            )
+        data = _read_exact(f, expected + 1, path)
+    if len(data) != expected:
         raise ValueError(
             f"{path.name}: IDX header declares shape {dims} ({expected} bytes of data) "
-            f"but the file holds {payload} bytes: truncated or corrupt"
+            f"but the file holds {len(data) if len(data) <= expected else 'more'} bytes: "
+            "truncated or corrupt"
         )
-    data = np.frombuffer(raw, dtype=dtype, offset=4 + 4 * ndim).reshape(dims)
-    return data.astype(dtype.newbyteorder("="))
+    return np.frombuffer(data, dtype=dtype).reshape(dims).astype(dtype.newbyteorder("="))
 
 
 def load_idx_images(images_path, labels_path=None):
@@ -101,9 +131,10 @@ def load_idx_images(images_path, labels_path=None):
     ``labels`` is ``None`` without ``labels_path``. Mismatched counts raise ``ValueError``.
     """
     raw = read_idx(images_path)
-    if raw.ndim != 3 or raw.dtype != np.uint8:
+    if raw.ndim != 3 or raw.dtype != np.uint8 or 0 in raw.shape:
         raise ValueError(
-            f"images_path must hold uint8 images of shape (n, H, W); got {raw.dtype} {raw.shape}"
+            "images_path must hold uint8 images of shape (n, H, W) with n, H, W >= 1; "
+            f"got {raw.dtype} {raw.shape}"
         )
     images = to_unit_range(raw, 255.0)
     if labels_path is None:
@@ -117,14 +148,27 @@ def load_idx_images(images_path, labels_path=None):
 
 
 def write_idx(path, array):
-    """Write ``array`` as an IDX file (gzipped when ``path`` ends in ``.gz``); the inverse of :func:`read_idx`."""
+    """Write ``array`` as an IDX file (gzipped when ``path`` ends in ``.gz``); the inverse of :func:`read_idx`.
+
+    Checked: a dtype IDX can hold (uint8, int8, int16, int32, float32, float64), 1 to 255 axes,
+    each size below 2**32, and a ``path`` in an existing folder. The write is atomic.
+    """
+    from diffcourse import checkpoint
+
+    path = _validate.writable_file("path", path)
     array = np.asarray(array)
     codes = {v.newbyteorder("="): k for k, v in _IDX_DTYPES.items()}
     code = codes.get(array.dtype.newbyteorder("="))
     if code is None:
-        raise ValueError(f"array dtype must be one of the IDX types; got {array.dtype}")
+        raise _validate.fail(
+            "array", "of an IDX dtype (uint8, int8, int16, int32, float32, float64)", array.dtype
+        )
+    if not 1 <= array.ndim <= _IDX_DIMS or max(array.shape) >= 2**32:
+        raise _validate.fail("array", "an array of 1 to 255 axes, each below 2**32", array.shape)
+    if array.size * array.itemsize > MAX_IDX_BYTES:
+        raise _validate.fail("array", f"at most {MAX_IDX_BYTES} bytes", array.size * array.itemsize)
     header = bytes([0, 0, code, array.ndim]) + np.asarray(array.shape, dtype=">u4").tobytes()
     body = header + array.astype(_IDX_DTYPES[code]).tobytes()
-    path = pathlib.Path(path)
-    path.write_bytes(gzip.compress(body, mtime=0) if path.suffix == ".gz" else body)
-    return path
+    return checkpoint.write_atomic(
+        path, gzip.compress(body, mtime=0) if path.suffix == ".gz" else body
+    )
