@@ -197,7 +197,7 @@ class _Leaves:
     """An equinox ``filter_spec`` that reads each ``.npy`` leaf only after checking its header."""
 
     def __init__(self, path):
-        self.path = path
+        self.path, self.error = path, None
 
     def __call__(self, f, x):
         import jax
@@ -214,6 +214,13 @@ class _Leaves:
         return a if isinstance(x, np.ndarray) else jnp.asarray(a)
 
     def _read(self, f, shape, dtype):
+        try:
+            return self._read_checked(f, shape, dtype)
+        except CheckpointError as err:
+            self.error = err  # equinox re-wraps errors raised inside its tree map
+            raise
+
+    def _read_checked(self, f, shape, dtype):
         try:
             version = np.lib.format.read_magic(f)
             read_header = {
@@ -245,12 +252,12 @@ def load(path, like):
     import equinox as eqx
 
     header, payload = _read(path)
-    f = io.BytesIO(payload)
+    f, leaves = io.BytesIO(payload), _Leaves(path)
     try:
-        tree = eqx.tree_deserialise_leaves(f, like, filter_spec=_Leaves(path))
-    except CheckpointError:
-        raise
+        tree = eqx.tree_deserialise_leaves(f, like, filter_spec=leaves)
     except Exception as err:  # equinox raises several types for a mismatched tree
+        if leaves.error is not None:
+            raise leaves.error from None
         raise CheckpointError(f"{path} does not fit the model it is loaded into: {err}") from None
     if f.tell() != len(payload):
         raise CheckpointError(
