@@ -158,18 +158,34 @@ def _ftcs(u0, dx, dt, steps, D, boundary):
     return jax.lax.fori_loop(0, steps, step, u0)
 
 
-def solve_crank_nicolson(u0, dx, dt, steps, D, boundary):
+def solve_crank_nicolson(u0, dx, dt, steps, D, boundary, *, startup=0):
     r"""Crank–Nicolson scheme (trapezoid rule in time), unconditionally stable, second order
     in time and space:
 
     .. math:: \bigl(I - \tfrac{D\,dt}{2} A\bigr) u^{k+1} = \bigl(I + \tfrac{D\,dt}{2} A\bigr) u^k
 
-    with :math:`A` = :func:`laplacian_matrix`. Crank & Nicolson (1947).
+    with :math:`A` = :func:`laplacian_matrix` (Crank & Nicolson 1947). One linear solve per step:
+    the matrix is tridiagonal for Dirichlet/Neumann ends (cyclic for periodic); here it is a dense
+    LU, factorised once, which is plenty for a few hundred points.
+
+    A mode with :math:`s = \sin(\kappa\,dx/2)` is multiplied by
+    :math:`g_{CN} = (1 - 2rs^2)/(1 + 2rs^2) \to -1` as :math:`r s^2 \to \infty`: A-stable but not
+    L-stable, so at a large :math:`r = D\,dt/dx^2` the short modes of a rough start flip sign
+    every step and barely decay. ``startup`` replaces each of the first ``startup`` steps by two
+    backward-Euler half steps, which damp those modes (Rannacher 1984, *Numer. Math.* 43, 309):
+    second order is kept and the oscillation is gone.
     Shapes: ``u0`` ``(n,)``, ``n >= 3`` -> ``u`` at time ``steps * dt``, ``(n,)``.
     """
     u0 = _check_grid(u0, dx, dt, steps, D, boundary)
+    startup = int(startup)
+    if not 0 <= startup <= steps:
+        raise ValueError(f"startup must be between 0 and steps = {steps}; got {startup}")
     A = laplacian_matrix(u0.shape[0], dx, boundary).astype(u0.dtype)
-    return _crank_nicolson(u0, A, dt, steps, D)
+    if startup:
+        u0 = _backward_euler(u0, A, dt / 2, 2 * startup, D)
+    if steps == startup:
+        return u0
+    return _crank_nicolson(u0, A, dt, steps - startup, D)
 
 
 @jax.jit
@@ -179,6 +195,73 @@ def _crank_nicolson(u0, A, dt, steps, D):
     rhs = eye + 0.5 * D * dt * A
     step = lambda k, u: jax.scipy.linalg.lu_solve(lu, rhs @ u)
     return jax.lax.fori_loop(0, steps, step, u0)
+
+
+def solve_backward_euler(u0, dx, dt, steps, D, boundary):
+    r"""Backward (implicit) Euler: :math:`(I - D\,dt\,A)\,u^{k+1} = u^k`. First order in time,
+    second in space; a mode is multiplied by :math:`g_{BE} = 1/(1 + 4rs^2) \to 0` as
+    :math:`r s^2 \to \infty`: L-stable, so rough modes are damped at any step.
+    Shapes: ``u0`` ``(n,)``, ``n >= 3`` -> ``u`` at time ``steps * dt``, ``(n,)``.
+    """
+    u0 = _check_grid(u0, dx, dt, steps, D, boundary)
+    A = laplacian_matrix(u0.shape[0], dx, boundary).astype(u0.dtype)
+    return _backward_euler(u0, A, dt, steps, D)
+
+
+@jax.jit
+def _backward_euler(u0, A, dt, steps, D):
+    lu = jax.scipy.linalg.lu_factor(jnp.eye(A.shape[0], dtype=A.dtype) - D * dt * A)
+    return jax.lax.fori_loop(0, steps, lambda k, u: jax.scipy.linalg.lu_solve(lu, u), u0)
+
+
+def amplification_factor(scheme, r, s):
+    r"""Von Neumann factor of one step on the mode :math:`e^{i\kappa x}`, :math:`s = \sin(\kappa\,dx/2)`,
+    :math:`r = D\,dt/dx^2` (Strikwerda, *Finite Difference Schemes and PDEs*, §6.3):
+
+    * ``"ftcs"``: :math:`1 - 4rs^2`;
+    * ``"crank_nicolson"``: :math:`(1 - 2rs^2)/(1 + 2rs^2)`;
+    * ``"backward_euler"``: :math:`1/(1 + 4rs^2)`;
+    * ``"exact"``: :math:`e^{-4rs^2}`, the semi-discrete solution over one step.
+    """
+    q = 4 * jnp.asarray(r) * jnp.asarray(s) ** 2
+    factors = {
+        "ftcs": lambda: 1 - q,
+        "crank_nicolson": lambda: (1 - q / 2) / (1 + q / 2),
+        "backward_euler": lambda: 1 / (1 + q),
+        "exact": lambda: jnp.exp(-q),
+    }
+    if scheme not in factors:
+        raise ValueError(f"scheme must be one of {tuple(factors)}; got {scheme!r}")
+    return factors[scheme]()
+
+
+def semi_discrete_solution(u0, dx, t, D, boundary):
+    r"""The exact solution of the space-discretised equation :math:`\dot u = D A u`:
+    :math:`u(t) = e^{t D A} u_0` (matrix exponential of :func:`laplacian_matrix`). Every time
+    stepper on the same grid converges to it as :math:`dt \to 0`, so the difference isolates the
+    **time** error. Shapes: ``u0`` ``(n,)`` -> ``(n,)``."""
+    u0 = _check_grid(u0, dx, t, 1, D, boundary)
+    A = laplacian_matrix(u0.shape[0], dx, boundary).astype(u0.dtype)
+    return jax.scipy.linalg.expm(t * D * A) @ u0
+
+
+def time_errors(solver, u0, dx, t, D, boundary, step_counts):
+    r"""Max error of ``solver(u0, dx, t/m, m, D, boundary)`` against :func:`semi_discrete_solution`
+    for every ``m`` in ``step_counts``, on one fixed grid: the time error alone. Its slope
+    against :math:`dt = t/m` on a log-log plot is the temporal order (1 for FTCS and backward
+    Euler, 2 for Crank–Nicolson). Returns ``(dts, errors)``, numpy arrays."""
+    ref = semi_discrete_solution(u0, dx, t, D, boundary)
+    dts, errs = [], []
+    for m in step_counts:
+        u = solver(u0, dx, t / m, int(m), D, boundary)
+        dts.append(t / m)
+        errs.append(float(jnp.max(jnp.abs(u - ref))))
+    return np.array(dts), np.array(errs)
+
+
+def fit_order(hs, errors) -> float:
+    """Slope of the least-squares line through (ln h, ln error): the measured order."""
+    return float(np.polyfit(np.log(np.asarray(hs)), np.log(np.asarray(errors)), 1)[0])
 
 
 # --------------------------------------------------------------------------- 2-D plume
@@ -226,6 +309,127 @@ def _plume(c0, dx, dt, steps, D, wind, source):
         return D * lap - vx * dcx - vy * dcy + source
 
     return jax.lax.fori_loop(0, steps, lambda k, c: c + dt * rhs(c), c0)
+
+
+def upwind_diffusion(v, dx, dt):
+    r"""Numerical diffusion of first-order upwind advection along one axis,
+    :math:`\tfrac12 |v|\,dx\,(1 - |v|\,dt/dx)` (modified equation; LeVeque, *Finite Volume Methods
+    for Hyperbolic Problems*, §8.6). For :func:`solve_plume` it is the *exact* extra growth of the
+    second moment per unit time, so a puff's variance is :math:`\sigma_0^2 + 2(D + D_{num})t` to
+    rounding."""
+    return 0.5 * abs(v) * dx * (1 - abs(v) * dt / dx)
+
+
+def moments(c, X, Y):
+    r"""Mass :math:`\sum c\,dx^2`, centre of mass and variance per axis of a 2-D field ``c`` on the
+    meshgrid ``X, Y`` (``indexing="ij"``, equal spacing). Returns ``(mass, (mx, my), (vx, vy))``."""
+    c, X, Y = jnp.asarray(c), jnp.asarray(X), jnp.asarray(Y)
+    w = (X[1, 0] - X[0, 0]) * (Y[0, 1] - Y[0, 0])
+    m = jnp.sum(c) * w
+    mx, my = jnp.sum(X * c) * w / m, jnp.sum(Y * c) * w / m
+    vx, vy = jnp.sum((X - mx) ** 2 * c) * w / m, jnp.sum((Y - my) ** 2 * c) * w / m
+    return m, (mx, my), (vx, vy)
+
+
+def crosswind_sd(c, g, x_at):
+    r"""Standard deviation in :math:`y` of the column ``c[i, :]`` nearest to :math:`x =` ``x_at``
+    (grid ``g`` on both axes): the width of a plume blown along :math:`x`. For a steady plume of a
+    point source in a wind :math:`v` along :math:`x`, slender-plume theory gives
+    :math:`\sigma_y^2 = \sigma_s^2 + 2D\,d/|v|` at a distance :math:`d` downwind (Csanady,
+    *Turbulent Diffusion in the Environment*, §3.2)."""
+    g = np.asarray(g)
+    col = np.asarray(c)[int(np.argmin(np.abs(g - x_at)))]
+    m = col.sum()
+    mean = (g * col).sum() / m
+    return float(np.sqrt(((g - mean) ** 2 * col).sum() / m))
+
+
+# --------------------------------------------------------------------------- demonstrations
+def hat(x, centre=0.5, half_width=0.25):
+    r"""The hat :math:`\max(0, 1 - |x - c|/w)`: continuous, with three kinks (rough modes)."""
+    return jnp.maximum(0.0, 1.0 - jnp.abs(jnp.asarray(x) - centre) / half_width)
+
+
+def ftcs_stability_demo(r_values=(0.48, 0.52), n=41, steps=400, D=1.0):
+    """FTCS on the :func:`hat` on [0, 1] (Dirichlet) for ratios ``r = D dt / dx^2`` around 1/2.
+
+    Returns ``x``, ``u0`` and a list of final profiles, one per ``r``.
+    """
+    x = jnp.linspace(0.0, 1.0, n)
+    dx = float(x[1] - x[0])
+    u0 = hat(x)
+    out = []
+    for r in r_values:
+        dt = r * dx**2 / D
+        out.append(solve_ftcs(u0, dx, dt, steps, D, "dirichlet", check_stability=False))
+    return x, u0, out
+
+
+def large_step_demo(r=50.0, steps=20, n=41, D=1.0, startup=2):
+    r"""The :func:`hat` on [0, 1] advanced ``steps`` steps at ``r = D dt/dx^2`` by Crank–Nicolson,
+    Crank–Nicolson with ``startup`` Rannacher steps and backward Euler, against the semi-discrete
+    solution :math:`e^{tDA}u_0`. Returns ``x`` and a dict of profiles (keys ``"exact"``, ``"cn"``,
+    ``"rannacher"``, ``"backward_euler"``)."""
+    x = jnp.linspace(0.0, 1.0, n)
+    dx = float(x[1] - x[0])
+    u0, dt = hat(x), r * dx**2 / D
+    return x, {
+        "exact": semi_discrete_solution(u0, dx, steps * dt, D, "dirichlet"),
+        "cn": solve_crank_nicolson(u0, dx, dt, steps, D, "dirichlet"),
+        "rannacher": solve_crank_nicolson(u0, dx, dt, steps, D, "dirichlet", startup=startup),
+        "backward_euler": solve_backward_euler(u0, dx, dt, steps, D, "dirichlet"),
+    }
+
+
+def plume_demo(n=81, half_width=4.0, D=0.05, wind=(0.9, 0.3), t=4.0, stack=(-2.5, -0.5)):
+    """A chimney at ``stack`` (a Gaussian source of width 0.2 and unit emission rate) in a
+    steady wind, solved by :func:`solve_plume` up to time ``t``. Returns ``c`` ``(n, n)``."""
+    g = jnp.linspace(-half_width, half_width, n)
+    dx = float(g[1] - g[0])
+    X, Y = jnp.meshgrid(g, g, indexing="ij")
+    r2 = (X - stack[0]) ** 2 + (Y - stack[1]) ** 2
+    source = jnp.exp(-r2 / (2 * 0.2**2)) / (2 * np.pi * 0.2**2)
+    dt = 0.9 / (4 * D / dx**2 + (abs(wind[0]) + abs(wind[1])) / dx)
+    steps = int(np.ceil(t / dt))
+    return solve_plume(jnp.zeros((n, n)), dx, t / steps, steps, D, wind=wind, source=source)
+
+
+def convergence_demo(ns=(41, 81, 161, 321), D=1.0, t_end=0.5, r=0.4):
+    """Max errors of FTCS at fixed ``r = D dt/dx^2`` and of Crank-Nicolson with dt = dx/4 against
+    the convolution solution (closed form), from the N(0, 0.25) bump on [-8, 8]. Both refine dx
+    and dt together, so the slopes are *combined* orders: FTCS at fixed r has dt ∝ dx^2, its
+    error O(dt + dx^2) = O(dx^2) whatever the time order; CN's O(dt^2 + dx^2) = O(dx^2).
+    Returns two (len(ns), 3) arrays of rows (dx, dt, error)."""
+    rows = {"ftcs": [], "cn": []}
+    for n in ns:
+        x = jnp.linspace(-8.0, 8.0, n)
+        dx = float(x[1] - x[0])
+        u0 = kernel_gaussian(x, 0.25)
+        for name, dt in (("ftcs", r * dx**2 / D), ("cn", dx / 4)):
+            solve = solve_ftcs if name == "ftcs" else solve_crank_nicolson
+            steps = round(t_end / dt)
+            u = solve(u0, dx, dt, steps, D, "dirichlet")
+            err = jnp.max(jnp.abs(u - kernel_gaussian(x, 0.25 + 2 * D * steps * dt)))
+            rows[name].append((dx, dt, float(err)))
+    return np.array(rows["ftcs"]), np.array(rows["cn"])
+
+
+def kernel_gaussian(x, var):
+    r"""The :math:`\mathcal N(0, \mathrm{var})` density at the points ``x`` (any shape): the heat
+    kernel at time ``var/(2D)``, and the exact solution from a Gaussian start."""
+    x = jnp.asarray(x)
+    return jnp.exp(-(x**2) / (2 * var)) / jnp.sqrt(2 * jnp.pi * var)
+
+
+def block_start(x, half_width=1.0, edge=1.0):
+    r"""The block :math:`u_0 = 1` on :math:`|x| < w`, 0 outside, with the value ``edge`` at grid
+    nodes on the jumps :math:`x = \pm w`. With ``edge = 1/2`` (the mean of the two one-sided
+    limits) the trapezoid rule in :func:`convolve` stays second order in ``dx``; with ``edge = 1``
+    it is first order (each jump node carries an extra :math:`dx/2` of mass)."""
+    x = jnp.asarray(x)
+    inside = jnp.where(jnp.abs(x) < half_width, 1.0, 0.0)
+    on_edge = jnp.isclose(jnp.abs(x), half_width, rtol=0, atol=1e-12)
+    return jnp.where(on_edge, edge, inside)
 
 
 # --------------------------------------------------------------------------- checks

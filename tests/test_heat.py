@@ -120,20 +120,46 @@ def errors(solver, ns, dt_of_dx, t=0.5):
     return np.array(hs), np.array(errs)
 
 
-def test_ftcs_first_order_in_time():
-    # dt = 0.4 dx^2 / D, so the error O(dt) + O(dx^2) is O(dt): slope 1 against dt.
-    hs, errs = errors(heat.solve_ftcs, (41, 81, 161, 321), lambda dx: 0.4 * dx**2 / D)
-    order = np.polyfit(np.log(hs[:, 1]), np.log(errs), 1)[0]
-    assert order == pytest.approx(1.0, abs=0.1)  # measured 0.999
-    assert errs[-1] < 2e-4
+def fixed_grid():
+    x = jnp.linspace(-L, L, 161)
+    return x, float(x[1] - x[0]), heat.kernel_gaussian(x, S2)
 
 
-def test_crank_nicolson_second_order_in_space():
-    # dt = dx / 4: the error O(dt^2) + O(dx^2) is O(dx^2): slope 2 against dx.
-    hs, errs = errors(heat.solve_crank_nicolson, (41, 81, 161, 321), lambda dx: dx / 4)
-    order = np.polyfit(np.log(hs[:, 0]), np.log(errs), 1)[0]
-    assert order == pytest.approx(2.0, abs=0.15)  # measured 2.03
-    assert errs[-1] < 1e-4
+@pytest.mark.parametrize(
+    "solver, steps, order",
+    [
+        (heat.solve_ftcs, (200, 400, 800, 1600), 1.0),  # measured 1.000
+        (heat.solve_backward_euler, (5, 10, 20, 40), 1.0),  # measured 1.001
+        (heat.solve_crank_nicolson, (5, 10, 20, 40), 2.0),  # measured 2.000
+    ],
+)
+def test_time_order_on_a_fixed_grid(solver, steps, order):
+    # The time error alone: against exp(t D A) u0 on one grid, dx fixed, only dt refined.
+    x, dx, u0 = fixed_grid()
+    dts, errs = heat.time_errors(solver, u0, dx, 0.5, D, "dirichlet", steps)
+    measured = heat.fit_order(dts, errs)
+    assert measured == pytest.approx(order, abs=0.05)
+    wrong = 3.0 - order  # the other order (1 <-> 2) is rejected by the same tolerance
+    assert measured != pytest.approx(wrong, abs=0.05)
+
+
+def test_fixed_r_slope_is_not_the_time_order():
+    # At fixed r = D dt/dx^2, dt is proportional to dx^2: the slope against dt is 1 for r = 0.4
+    # (error O(dx^2) = O(dt)) although FTCS is first order in time, and 2 at r = 1/6, where the
+    # leading truncation terms cancel (error O(dt^2) = O(dx^4)). So it cannot measure the time order.
+    slopes = {}
+    for r in (0.4, 1 / 6):
+        ftcs, _ = heat.convergence_demo(ns=(41, 81, 161), r=r)
+        slopes[r] = heat.fit_order(ftcs[:, 1], ftcs[:, 2])
+    assert slopes[0.4] == pytest.approx(1.0, abs=0.05)  # measured 0.999
+    assert slopes[1 / 6] == pytest.approx(2.0, abs=0.3)  # measured 2.0 (three grids: 2.1)
+
+
+def test_crank_nicolson_combined_order_is_two():
+    # dt = dx / 4: O(dt^2 + dx^2) = O(dx^2), against the closed form N(0, S2 + 2Dt).
+    _, cn = heat.convergence_demo()
+    assert heat.fit_order(cn[:, 0], cn[:, 2]) == pytest.approx(2.0, abs=0.1)  # measured 2.03
+    assert cn[-1, 2] < 1e-4
 
 
 @pytest.mark.parametrize("boundary", ["periodic", "dirichlet"])
@@ -150,8 +176,28 @@ def test_fourier_mode_decays_by_the_amplification_factor(boundary):
     r, s2 = D * dt / dx**2, np.sin(k * np.pi * dx / 2) ** 2
     ftcs = heat.solve_ftcs(u0, dx, dt, steps, D, boundary)
     cn = heat.solve_crank_nicolson(u0, dx, dt, steps, D, boundary)
+    be = heat.solve_backward_euler(u0, dx, dt, steps, D, boundary)
     np.testing.assert_allclose(ftcs, (1 - 4 * r * s2) ** steps * u0, atol=1e-13)
     np.testing.assert_allclose(cn, ((1 - 2 * r * s2) / (1 + 2 * r * s2)) ** steps * u0, atol=1e-13)
+    np.testing.assert_allclose(be, (1 / (1 + 4 * r * s2)) ** steps * u0, atol=1e-13)
+    s = np.sqrt(s2)
+    for name, u in (("ftcs", ftcs), ("crank_nicolson", cn), ("backward_euler", be)):
+        g = heat.amplification_factor(name, r, s)
+        np.testing.assert_allclose(u, g**steps * u0, atol=1e-13)
+
+
+def test_amplification_factor_limits():
+    # r s^2 -> infinity: CN tends to -1 (A-stable, not L-stable), backward Euler to 0.
+    assert float(heat.amplification_factor("crank_nicolson", 1e6, 1.0)) == pytest.approx(
+        -1, abs=1e-5
+    )
+    assert float(heat.amplification_factor("backward_euler", 1e6, 1.0)) == pytest.approx(
+        0, abs=1e-5
+    )
+    assert float(heat.amplification_factor("ftcs", 0.5, 1.0)) == pytest.approx(-1.0)
+    assert float(heat.amplification_factor("exact", 1e6, 1.0)) == 0.0
+    with pytest.raises(ValueError, match="scheme must be one of"):
+        heat.amplification_factor("leapfrog", 1.0, 1.0)
 
 
 # --------------------------------------------------------------------------- stability, mass
@@ -167,11 +213,56 @@ def test_ftcs_blows_up_above_limit_and_is_bounded_below():
             assert not big < 1e6
 
 
-def test_crank_nicolson_bounded_far_above_ftcs_limit():
-    u0 = jax.random.uniform(jax.random.key(1), (64,), minval=-1.0, maxval=1.0)
-    dx = 1.0 / 63
-    u = heat.solve_crank_nicolson(u0, dx, 50 * dx**2 / D, 2000, D, "periodic")
-    assert float(jnp.max(jnp.abs(u))) <= float(jnp.max(jnp.abs(u0)))
+def test_crank_nicolson_at_r_50_is_bounded_but_wrong_and_rannacher_cures_it():
+    # The hat at r = 50, 20 steps: CN stays bounded but its short modes flip sign each step
+    # (g -> -1): the error is about 30 times the solution. Two backward-Euler start-up steps
+    # (Rannacher) or backward Euler damp them.
+    x, P = heat.large_step_demo(r=50.0, steps=20)
+    size = float(jnp.max(jnp.abs(P["exact"])))  # 9.98e-4
+    err = {k: float(jnp.max(jnp.abs(u - P["exact"]))) for k, u in P.items()}
+    sign_changes = int(np.sum(np.diff(np.sign(np.asarray(P["cn"])[1:-1])) != 0))
+    assert size == pytest.approx(9.98e-4, rel=1e-3)
+    assert float(jnp.max(jnp.abs(P["cn"]))) <= 1.0  # bounded, the old (blind) test
+    assert err["cn"] > 20 * size and sign_changes >= 10  # measured 3.0e-2 and 12
+    assert err["rannacher"] < 2e-3 * size  # measured 1.4e-6
+    assert err["backward_euler"] < 1.5 * size  # first order: 1.2e-3, but no oscillation
+    assert np.all(np.asarray(P["backward_euler"]) >= -1e-12)  # monotone: no sign change
+    # the cure at moderate r is also accurate for the smooth bump (second order kept)
+    x, dx, u0 = fixed_grid()
+    dts, errs = heat.time_errors(
+        lambda *a: heat.solve_crank_nicolson(*a, startup=1),
+        u0,
+        dx,
+        0.5,
+        D,
+        "dirichlet",
+        (5, 10, 20, 40),
+    )
+    assert heat.fit_order(dts, errs) == pytest.approx(2.0, abs=0.1)
+
+
+def test_crank_nicolson_startup_is_validated():
+    with pytest.raises(ValueError, match="startup must be"):
+        heat.solve_crank_nicolson(jnp.ones(9), 0.1, 0.1, 3, 1.0, "dirichlet", startup=4)
+    u = heat.solve_crank_nicolson(jnp.ones(9), 0.1, 0.1, 3, 1.0, "neumann", startup=3)
+    np.testing.assert_allclose(u, 1.0, atol=1e-12)
+
+
+@pytest.mark.parametrize("edge, order", [(1.0, 1.0), (0.5, 2.0)])
+def test_block_quadrature_order_depends_on_the_jump_value(edge, order):
+    # Jumps on grid nodes: the value 1 there gives first order, the mean value 1/2 second order.
+    from scipy.special import erf
+
+    errs, hs = [], []
+    for n in (201, 401, 801):
+        x = jnp.linspace(-5.0, 5.0, n)
+        u = heat.convolve(heat.block_start(x, edge=edge), x, 0.1, 1.0)
+        ex = 0.5 * (erf((1 - x) / np.sqrt(0.4)) + erf((1 + x) / np.sqrt(0.4)))
+        errs.append(float(jnp.max(jnp.abs(u - ex))))
+        hs.append(float(x[1] - x[0]))
+    assert heat.fit_order(hs, errs) == pytest.approx(order, abs=0.05)
+    if edge == 0.5:
+        assert errs[0] < 3e-4  # measured 2.56e-4, against 2.23e-2 with edge = 1
 
 
 @pytest.mark.parametrize("boundary", ["neumann", "periodic"])
@@ -214,9 +305,32 @@ def test_plume_moves_with_wind_and_spreads_2Dt(wind):
     assert m == pytest.approx(1.0, abs=1e-6)
     assert (mx, my) == pytest.approx((wind[0] * t, wind[1] * t), abs=1e-6)
     var_x = float(jnp.sum((X - mx) ** 2 * c) * w / m)
-    # upwind adds the numerical diffusion |v| dx (1 - |v| dt / dx) / 2
-    D_num = abs(wind[0]) * dx * (1 - abs(wind[0]) * dt / dx) / 2
-    assert var_x == pytest.approx(0.1 + 2 * (D_ + D_num) * t, rel=2e-3)
+    # upwind adds the numerical diffusion |v| dx (1 - |v| dt / dx) / 2: exactly (1.2e-7 relative)
+    D_num = heat.upwind_diffusion(wind[0], dx, dt)
+    assert var_x == pytest.approx(0.1 + 2 * (D_ + D_num) * t, rel=1e-6)
+    m2, (mx2, my2), (vx2, _) = heat.moments(c, X, Y)
+    assert (float(m2), float(mx2), float(my2), float(vx2)) == pytest.approx((m, mx, my, var_x))
+    if wind[0]:  # without the numerical diffusion the check fails
+        assert var_x != pytest.approx(0.1 + 2 * D_ * t, rel=1e-3)
+
+
+def test_steady_plume_width_grows_like_2Dd_over_v():
+    # sigma_y^2 grows linearly with the distance d downwind, slope 2 D / |v| (slender plume).
+    D_, v = 0.05, 0.9
+    c = heat.plume_demo(wind=(v, 0.0), stack=(-2.5, 0.0), t=8.0, D=D_)
+    g = np.linspace(-4.0, 4.0, 81)
+    var = [heat.crosswind_sd(c, g, -2.5 + d) ** 2 for d in (1.0, 2.0, 3.0)]
+    slope = np.polyfit([1.0, 2.0, 3.0], var, 1)[0]
+    assert slope == pytest.approx(2 * D_ / v, rel=5e-3)  # measured 0.1111 against 0.1111
+    assert slope != pytest.approx(D_ / v, rel=0.1)  # the D-vs-2D slip is rejected
+
+
+def test_demos_have_the_stated_shapes():
+    x, u0, (stable, unstable) = heat.ftcs_stability_demo()
+    assert x.shape == u0.shape == stable.shape == (41,)
+    assert float(jnp.max(jnp.abs(stable))) <= 1.0 and float(jnp.max(jnp.abs(unstable))) > 1e6
+    c = heat.plume_demo(n=41, t=1.0)
+    assert c.shape == (41, 41) and float(c.min()) >= -1e-12
 
 
 def test_plume_source_adds_mass_at_its_rate():

@@ -42,59 +42,54 @@ def plot_orders(ax, hs, errs, label, xlabel="step"):
     return order
 
 
-def plot_field(ax, c, half_width, title=""):
-    """A 2-D field ``c[ix, iy]`` on the square [-half_width, half_width]^2."""
+def plot_field(ax, c, half_width, title="", wind=None, colorbar=True):
+    """A 2-D field ``c[ix, iy]`` on the square [-half_width, half_width]^2, with a colourbar and,
+    if ``wind`` is given, an arrow showing its direction."""
     extent = (-half_width, half_width, -half_width, half_width)
     im = ax.imshow(np.asarray(c).T, origin="lower", extent=extent)
     ax.set(xlabel="x", ylabel="y", title=title)
     ax.grid(False)
+    if colorbar:
+        ax.figure.colorbar(im, ax=ax, shrink=0.8, label="concentration")
+    if wind is not None:
+        v = np.asarray(wind, float) / np.linalg.norm(wind) * 0.25 * half_width
+        x0 = -0.85 * half_width
+        ax.annotate(
+            "",
+            (x0 + v[0], 0.8 * half_width + v[1]),
+            (x0, 0.8 * half_width),
+            arrowprops=dict(arrowstyle="->", color="w", lw=1.5),
+        )
+        ax.text(x0, 0.88 * half_width, "wind", color="w", fontsize=8)
     return im
 
 
-def ftcs_stability_demo(r_values=(0.48, 0.52), n=41, steps=400, D=1.0):
-    """FTCS on a hat-shaped initial profile for ratios ``r = D dt / dx^2`` around 1/2.
-
-    Returns ``x`` and a list of final profiles, one per ``r``.
-    """
-    x = jnp.linspace(0.0, 1.0, n)
-    dx = float(x[1] - x[0])
-    u0 = jnp.maximum(0.0, 1.0 - 4.0 * jnp.abs(x - 0.5))
-    out = []
-    for r in r_values:
-        dt = r * dx**2 / D
-        out.append(heat.solve_ftcs(u0, dx, dt, steps, D, "dirichlet", check_stability=False))
-    return x, u0, out
-
-
-def plume_demo(n=81, half_width=4.0, D=0.05, wind=(0.9, 0.3), t=4.0, stack=(-2.5, -0.5)):
-    """A chimney at ``stack`` (a Gaussian source of width 0.2 and unit emission rate) in a
-    steady wind, solved by :func:`heat.solve_plume` up to time ``t``. Returns ``c`` ``(n, n)``."""
-    g = jnp.linspace(-half_width, half_width, n)
-    dx = float(g[1] - g[0])
-    X, Y = jnp.meshgrid(g, g, indexing="ij")
-    r2 = (X - stack[0]) ** 2 + (Y - stack[1]) ** 2
-    source = jnp.exp(-r2 / (2 * 0.2**2)) / (2 * np.pi * 0.2**2)
-    dt = 0.9 / (4 * D / dx**2 + (abs(wind[0]) + abs(wind[1])) / dx)
-    steps = int(np.ceil(t / dt))
-    return heat.solve_plume(jnp.zeros((n, n)), dx, t / steps, steps, D, wind=wind, source=source)
+def plot_large_step(ax, x, profiles, r):
+    """Profiles of :func:`diffcourse.heat.large_step_demo` (dict name -> u) after a few steps at a
+    large ratio ``r``: the exact (semi-discrete) solution in black."""
+    styles = {
+        "exact": ("k", 2.0, "exact e^{tDA} u0"),
+        "cn": ("C3", 1.0, "Crank-Nicolson"),
+        "rannacher": ("C0", 1.0, "CN + 2 backward-Euler start-up steps"),
+        "backward_euler": ("C2", 1.0, "backward Euler"),
+    }
+    for name, u in profiles.items():
+        color, lw, label = styles[name]
+        ax.plot(x, u, color=color, lw=lw, marker="." if name != "exact" else None, label=label)
+    ax.set(xlabel="x", ylabel="u", title=f"20 steps at r = D dt/dx^2 = {r:g}")
+    ax.legend(fontsize=7)
+    return ax
 
 
-def convergence_demo(ns=(41, 81, 161, 321), D=1.0, t_end=0.5):
-    """Max errors of FTCS (dt = 0.4 dx^2/D) and Crank-Nicolson (dt = dx/4) against the
-    convolution solution, from the N(0, 0.25) bump on [-8, 8]. Returns two (len(ns), 3) arrays
-    of rows (dx, dt, error)."""
-    rows = {"ftcs": [], "cn": []}
-    for n in ns:
-        x = jnp.linspace(-8.0, 8.0, n)
-        dx = float(x[1] - x[0])
-        u0 = jax.vmap(heat.kernel, (0, None, None))(x, 0.125 / D, D)
-        for name, dt in (("ftcs", 0.4 * dx**2 / D), ("cn", dx / 4)):
-            solve = heat.solve_ftcs if name == "ftcs" else heat.solve_crank_nicolson
-            steps = round(t_end / dt)
-            u = solve(u0, dx, dt, steps, D, "dirichlet")
-            err = jnp.max(jnp.abs(u - heat.convolve(u0, x, steps * dt, D)))
-            rows[name].append((dx, dt, float(err)))
-    return np.array(rows["ftcs"]), np.array(rows["cn"])
+def plot_amplification(ax, r, schemes=("crank_nicolson", "backward_euler", "exact")):
+    """Amplification factor g(s) of each scheme at ratio ``r`` against s = sin(kappa dx / 2)."""
+    s = np.linspace(0.0, 1.0, 200)
+    for name in schemes:
+        ax.plot(s, heat.amplification_factor(name, r, s), label=name.replace("_", " "))
+    ax.axhline(-1.0, color="k", lw=0.5, ls=":")
+    ax.set(xlabel="s = sin(kappa dx / 2)", ylabel="g per step", title=f"r = {r:g}")
+    ax.legend(fontsize=7)
+    return ax
 
 
 def make_figures(outdir) -> list:
@@ -109,20 +104,36 @@ def make_figures(outdir) -> list:
     plot_kernel_spreading(ax)
     written.append(savefig(fig, outdir / "heat_kernel_spreading.png"))
 
-    x, u0, (stable, unstable) = ftcs_stability_demo()
+    x, u0, (stable, unstable) = heat.ftcs_stability_demo()
     fig, axes = plt.subplots(1, 2, figsize=(8, 3))
     plot_profiles(axes[0], x, [u0, stable], ["u0", "400 steps"], "FTCS, D dt/dx^2 = 0.48")
     plot_profiles(axes[1], x, [u0, unstable], ["u0", "400 steps"], "FTCS, D dt/dx^2 = 0.52")
     written.append(savefig(fig, outdir / "heat_ftcs_stability.png"))
 
-    ftcs, cn = convergence_demo()
-    fig, ax = plt.subplots(figsize=(5, 3.5))
-    plot_orders(ax, ftcs[:, 1], ftcs[:, 2], "FTCS vs dt")
-    plot_orders(ax, cn[:, 0], cn[:, 2], "Crank-Nicolson vs dx", xlabel="dt (FTCS), dx (CN)")
-    ax.set_title("measured convergence orders")
+    x = jnp.linspace(-8.0, 8.0, 161)
+    u0 = heat.kernel_gaussian(x, 0.25)
+    fig, axes = plt.subplots(1, 2, figsize=(8, 3.2))
+    for name, solver, steps in (
+        ("FTCS", heat.solve_ftcs, (200, 400, 800, 1600)),
+        ("Crank-Nicolson", heat.solve_crank_nicolson, (5, 10, 20, 40)),
+    ):
+        dts, errs = heat.time_errors(solver, u0, float(x[1] - x[0]), 0.5, 1.0, "dirichlet", steps)
+        plot_orders(axes[0], dts, errs, name, xlabel="dt (fixed grid, dx = 0.1)")
+    axes[0].set_title("time error against exp(tDA) u0")
+    ftcs, cn = heat.convergence_demo()
+    plot_orders(axes[1], ftcs[:, 0], ftcs[:, 2], "FTCS, r = 0.4")
+    plot_orders(axes[1], cn[:, 0], cn[:, 2], "CN, dt = dx/4", xlabel="dx (dt refined with dx)")
+    axes[1].set_title("combined error against the exact solution")
     written.append(savefig(fig, outdir / "heat_convergence.png"))
 
-    fig, ax = plt.subplots(figsize=(4, 3.6))
-    plot_field(ax, plume_demo(), 4.0, "pollutant plume: source in a wind")
+    x, profiles = heat.large_step_demo()
+    fig, axes = plt.subplots(1, 2, figsize=(8, 3))
+    plot_large_step(axes[0], x, profiles, 50.0)
+    plot_amplification(axes[1], 50.0)
+    written.append(savefig(fig, outdir / "heat_large_step.png"))
+
+    fig, ax = plt.subplots(figsize=(4.6, 3.6))
+    wind = (0.9, 0.3)
+    plot_field(ax, heat.plume_demo(wind=wind), 4.0, "pollutant plume: source in a wind", wind)
     written.append(savefig(fig, outdir / "heat_plume.png"))
     return written

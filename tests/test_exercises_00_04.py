@@ -1,0 +1,74 @@
+"""Every exercise check of notebooks 00-04: the worked answer passes, and typical mistakes fail
+with a message that says what was expected."""
+
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from diffcourse import heat
+from diffcourse.exercises import ExerciseError, nb01
+
+
+def fails(check, *args, match="expected"):
+    """``check(*args)`` must raise ExerciseError whose message says what was expected."""
+    with pytest.raises(ExerciseError, match=match):
+        check(*args)
+
+
+# --------------------------------------------------------------------------- notebook 01
+def test_nb01_closed_form_checks(capsys):
+    nb01.check_variance(2 * 2.0 * 0.3)
+    nb01.check_ftcs_limit(0.01**2 / (2 * 0.5))
+    nb01.check_spreading_time(0.01**2 / (2 * 5e-10))
+    assert capsys.readouterr().out.count("Correct") == 3
+    fails(nb01.check_variance, 2.0 * 0.3)  # D t: the variance is 2 D t
+    fails(nb01.check_variance, 4 * 2.0 * 0.3)  # 2 x too big
+    fails(nb01.check_ftcs_limit, 0.01**2 / 0.5)  # dx^2 / D: forgot the 2
+    fails(nb01.check_ftcs_limit, 0.01 / (2 * 0.5))  # dx instead of dx^2
+    fails(nb01.check_spreading_time, 0.01**2 / 5e-10)  # width^2 / D
+    fails(nb01.check_spreading_time, 0.01**2 / (2 * 5e-10) / 86400)  # days, not seconds
+
+
+def test_nb01_rod_decay_rate_from_the_solver():
+    x = jnp.linspace(0.0, 2.0, 201)
+    u1 = heat.solve_crank_nicolson(jnp.sin(jnp.pi * x / 2), 0.01, 0.01, 100, 0.3, "dirichlet")
+    nb01.check_rod_decay_rate(-np.log(float(u1[100])))  # the worked answer
+    fails(nb01.check_rod_decay_rate, 0.3 * np.pi**2 / 2.0)  # L instead of L^2
+    fails(nb01.check_rod_decay_rate, -np.log(float(u1[100])) / 2)  # amplitude^2 confusion
+
+
+def be_step(u, dx, dt, D):  # the worked answer of exercise 5
+    n = u.shape[0]
+    A = (
+        np.diag(-2.0 * np.ones(n)) + np.diag(np.ones(n - 1), 1) + np.diag(np.ones(n - 1), -1)
+    ) / dx**2
+    A[0, :] = A[-1, :] = 0.0
+    return np.linalg.solve(np.eye(n) - D * dt * A, u)
+
+
+def test_nb01_backward_euler_step(capsys):
+    nb01.check_backward_euler_step(be_step)
+    assert "Correct" in capsys.readouterr().out
+
+    def explicit(u, dx, dt, D):  # forward Euler instead of backward
+        return u + D * dt * (np.r_[0, u[:-2] - 2 * u[1:-1] + u[2:], 0]) / dx**2
+
+    def sign_error(u, dx, dt, D):  # (I + D dt A) u_new = u
+        return be_step(u, dx, -dt, D)
+
+    def periodic(u, dx, dt, D):  # the ends are not held
+        n = u.shape[0]
+        A = np.roll(np.eye(n), 1, 0) + np.roll(np.eye(n), -1, 0) - 2 * np.eye(n)
+        return np.linalg.solve(np.eye(n) - D * dt / dx**2 * A, u)
+
+    for wrong in (explicit, sign_error, periodic):
+        fails(nb01.check_backward_euler_step, wrong, match="expected .* within rtol")
+
+
+def test_nb01_reference_step_is_the_package_solver():
+    rng = np.random.default_rng(0)
+    u = rng.uniform(-1, 1, 17)
+    ref = nb01._backward_euler_reference(u, 1 / 16, 0.01, 0.7)
+    np.testing.assert_allclose(
+        ref, heat.solve_backward_euler(u, 1 / 16, 0.01, 1, 0.7, "dirichlet"), rtol=1e-12
+    )
