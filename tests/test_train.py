@@ -315,3 +315,287 @@ def test_two_fake_devices_shard_the_batch_and_agree_with_one():
     # The same mathematics, summed in another order: equal to float64 round-off.
     np.testing.assert_allclose(two["loss"], one["loss"], rtol=1e-12)
     np.testing.assert_allclose(two["w"], one["w"], rtol=1e-10)
+
+
+# --------------------------------------------------------------------------------------------
+# the reliability cases of issue 14
+
+
+class Tiny(eqx.Module):
+    w: jax.Array
+
+
+def test_nan_gradient_with_a_finite_loss_returns_the_last_good_parameters():
+    """|w| is finite at w = 0 but its gradient is 0/0: the guard must look at the gradient."""
+    loss = lambda m, k, b: jnp.sqrt(jnp.sum(m.w**2)) + 0.0 * b.sum()
+    cfg = train.TrainConfig(steps=4, batch_size=4, log_every=2, warmup=0)
+    with pytest.warns(RuntimeWarning, match="not finite at step 1"):
+        r = train.fit(
+            jax.random.key(0), Tiny(jnp.zeros(1)), loss, np.ones((8, 1)), cfg, progress=False
+        )
+    assert r.stopped_early and r.steps_done == 0
+    np.testing.assert_array_equal(np.asarray(r.model.w), [0.0])
+    np.testing.assert_array_equal(np.asarray(r.ema_model.w), [0.0])
+
+
+def test_non_finite_updated_parameters_stop_the_run():
+    """A finite loss and gradient whose Adam update overflows float32 parameters."""
+    loss = lambda m, k, b: jnp.sum(m.w) * 1.0 + 0.0 * b.sum()
+    big = Tiny(jnp.full(1, -np.finfo(np.float32).max, jnp.float32))
+    cfg = train.TrainConfig(steps=3, batch_size=4, log_every=1, warmup=0, lr=1e38)
+    with pytest.warns(RuntimeWarning, match="not finite at step 1"):
+        r = train.fit(jax.random.key(0), big, loss, np.ones((8, 1)), cfg, progress=False)
+    assert r.stopped_early and float(r.model.w[0]) == -np.finfo(np.float32).max
+
+
+def test_numpy_scalars_in_the_config_are_stored(tmp_path):
+    mse1 = lambda m, k, b: jnp.mean((m.w * b - 1) ** 2)
+    cfg = train.TrainConfig(
+        steps=np.int64(6), batch_size=np.int32(4), lr=np.float32(1e-2), warmup=0
+    )
+    assert isinstance(cfg.steps, np.int64)  # stored as given
+    train.fit(
+        jax.random.key(0),
+        Tiny(jnp.zeros(1)),
+        mse1,
+        np.ones((8, 1)),
+        cfg,
+        out_dir=tmp_path,
+        progress=False,
+    )
+    stored = train.read_meta(tmp_path)["config"]
+    assert (
+        stored["steps"] == 6
+        and type(stored["steps"]) is int
+        and stored["lr"] == float(np.float32(1e-2))
+    )
+
+
+def _noisy_cfg(steps, **kw):
+    base = dict(batch_size=32, lr=1e-2, warmup=2, checkpoint_every=2, log_every=2)
+    return train.TrainConfig(steps=steps, **{**base, **kw})
+
+
+def _fit(tmp_path, steps, resume=False, meta=None, **kw):
+    return train.fit(
+        jax.random.key(7),
+        Noisy(),
+        noisy_loss,
+        regression_data(),
+        _noisy_cfg(steps, **kw),
+        out_dir=tmp_path,
+        resume=resume,
+        progress=False,
+        meta=meta,
+    )
+
+
+def _corrupt(path):
+    raw = bytearray(path.read_bytes())
+    raw[len(raw) // 2] ^= 0xFF
+    path.write_bytes(bytes(raw))
+
+
+def test_corrupt_newest_after_a_resumed_run_falls_back_to_the_previous_training_state(tmp_path):
+    straight = _fit(tmp_path / "ref", 10)
+    d = tmp_path / "run"
+    _fit(d, 4)
+    _fit(d, 8, resume=True)  # a resumed run: prev must still be a training state (step 6)
+    train.save_checkpoint(d / "model.ckpt", {"w": jnp.zeros(3)}, {"step": 8})  # as ddpm.save
+    assert train.read_meta(d / train.PREVIOUS)["step"] == 6
+    _corrupt(d / train.CHECKPOINT)
+    with pytest.warns(RuntimeWarning, match="skipping unreadable checkpoint"):
+        resumed = _fit(d, 10, resume=True)
+    assert resumed.history["step"][0] == 7
+    for a, b in zip(leaves(straight.model), leaves(resumed.model), strict=True):
+        np.testing.assert_array_equal(a, b)
+    logged = [json.loads(x)["step"] for x in (d / "log.jsonl").read_text().splitlines()]
+    assert logged == [2, 4, 6, 8, 10]
+    ref = (tmp_path / "ref" / "log.jsonl").read_text().splitlines()
+    got = (d / "log.jsonl").read_text().splitlines()
+    strip = lambda lines: [
+        {k: v for k, v in json.loads(x).items() if k != "seconds"} for x in lines
+    ]
+    assert strip(got) == strip(ref)
+
+
+def test_resume_refuses_when_nothing_loads_and_restart_starts_over(tmp_path):
+    with pytest.raises(train.ResumeError, match="nothing to resume"):
+        _fit(tmp_path, 4, resume=True)
+    _fit(tmp_path, 4)
+    with pytest.raises(ValueError, match="already holds a training run"):
+        _fit(tmp_path, 4)
+    _corrupt(tmp_path / train.CHECKPOINT)
+    _corrupt(tmp_path / train.PREVIOUS)
+    with pytest.warns(RuntimeWarning), pytest.raises(train.ResumeError, match="nothing to resume"):
+        _fit(tmp_path, 6, resume=True)
+    r = train.fit(
+        jax.random.key(7),
+        Noisy(),
+        noisy_loss,
+        regression_data(),
+        _noisy_cfg(4),
+        out_dir=tmp_path,
+        restart=True,
+        progress=False,
+    )
+    assert r.steps_done == 4
+    logged = [json.loads(x)["step"] for x in (tmp_path / "log.jsonl").read_text().splitlines()]
+    assert logged == [2, 4]
+
+
+@pytest.mark.parametrize(
+    "change, field",
+    [
+        ({"lr": 2e-2}, "config.lr"),
+        ({"batch_size": 16}, "config.batch_size"),
+        ({"seed": 1}, "config.seed"),
+        ({"meta": {"model": {"channels": 16}}}, "model"),
+    ],
+)
+def test_resume_refuses_another_config_naming_the_field(tmp_path, change, field):
+    _fit(tmp_path, 4, meta={"model": {"channels": 8}})
+    kw = {"meta": {"model": {"channels": 8}}, **change}
+    with pytest.raises(train.ResumeError, match=rf"other settings \({field}\)"):
+        _fit(tmp_path, 6, resume=True, **kw)
+
+
+def test_resume_refuses_other_data(tmp_path):
+    _fit(tmp_path, 4)
+    with pytest.raises(train.ResumeError, match="data_fingerprint"):
+        train.fit(
+            jax.random.key(7),
+            Noisy(),
+            noisy_loss,
+            regression_data(seed=1),
+            _noisy_cfg(6),
+            out_dir=tmp_path,
+            resume=True,
+            progress=False,
+        )
+
+
+def test_a_partial_last_log_line_is_trimmed(tmp_path):
+    _fit(tmp_path, 4)
+    with open(tmp_path / "log.jsonl", "a") as f:
+        f.write('{"step": 5, "loss": 0.1')
+    _fit(tmp_path, 6, resume=True)
+    logged = [json.loads(x)["step"] for x in (tmp_path / "log.jsonl").read_text().splitlines()]
+    assert logged == [2, 4, 6]
+
+
+def test_log_does_not_depend_on_the_checkpoint_interval(tmp_path):
+    a = _fit(tmp_path / "a", 6, log_every=6, checkpoint_every=0)
+    b = _fit(tmp_path / "b", 6, log_every=6, checkpoint_every=3)
+    la, lb = (json.loads((tmp_path / d / "log.jsonl").read_text())["loss"] for d in "ab")
+    assert la == lb
+    np.testing.assert_array_equal(a.history["loss"], b.history["loss"])
+
+
+def test_pytree_data_gives_the_same_run_as_one_array():
+    data = regression_data()
+    cfg = train.TrainConfig(steps=5, batch_size=32, lr=1e-2, warmup=1)
+    one = train.fit(jax.random.key(1), Linear(3), mse, data, cfg, progress=False)
+    pair_loss = lambda m, k, b: jnp.mean((jax.vmap(m)(b[0]) - b[1]) ** 2)
+    pair = train.fit(
+        jax.random.key(1), Linear(3), pair_loss, (data[:, :3], data[:, 3]), cfg, progress=False
+    )
+    for a, b in zip(leaves(one.model), leaves(pair.model), strict=True):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match="common leading axis"):
+        train.fit(jax.random.key(1), Linear(3), pair_loss, (data[:, :3], data[:5, 3]), cfg)
+
+
+# A zygote: imports jax once, then forks one training process per "run DIR" line (jax's backend
+# starts in each child, after the fork), so ten kills cost ten compiles, not ten imports.
+_ZYGOTE = textwrap.dedent(
+    """
+    import os, pathlib, sys
+    import equinox as eqx, jax, jax.numpy as jnp, numpy as np
+    jax.config.update("jax_compilation_cache_dir", sys.argv[1])
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", -1)
+    from diffcourse import train
+
+    class W(eqx.Module):
+        w: jax.Array
+
+    def loss(m, key, b):
+        return jnp.mean((b + 0.1 * jax.random.normal(key, b.shape) - m.w) ** 2)
+
+    def run(d):
+        data = np.random.default_rng(0).normal(size=(64, 3)).astype(np.float32)
+        cfg = train.TrainConfig(steps=200, batch_size=16, lr=1e-2, warmup=3,
+                                checkpoint_every=1, log_every=3)
+        resume = any((d / n).exists() for n in (train.CHECKPOINT, train.PREVIOUS))
+        train.fit(jax.random.key(3), W(jnp.zeros(3)), loss, data, cfg, out_dir=d,
+                  resume=resume, restart=not resume, progress=False)
+
+    for line in sys.stdin:
+        cmd, arg = line.split()
+        if cmd == "run":
+            pid = os.fork()
+            if pid == 0:
+                try:
+                    run(pathlib.Path(arg))
+                finally:
+                    os._exit(0)
+            print(pid, flush=True)
+        else:
+            print(os.waitpid(int(arg), 0)[1], flush=True)
+    """
+)
+
+
+def test_kill_9_at_random_moments_resumes_bit_for_bit(tmp_path):
+    """10 runs killed by SIGKILL at a random moment of a run (start-up, compile, training, inside a
+    checkpoint write), each resumed from whatever the kill left: the checkpoints and the log
+    (step, loss, grad_norm) equal an uninterrupted run's, bit for bit."""
+    import signal
+    import time
+
+    env = dict(os.environ, JAX_PLATFORMS="cpu")
+    zygote = subprocess.Popen(
+        [sys.executable, "-c", _ZYGOTE, str(tmp_path / "cache")],
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+
+    def ask(line):
+        zygote.stdin.write(line + "\n")
+        zygote.stdin.flush()
+        return int(zygote.stdout.readline())
+
+    try:
+        ref, ref2 = tmp_path / "ref", tmp_path / "ref2"
+        assert ask(f"wait {ask(f'run {ref}')}") == 0  # compiles once, into the cache
+        t0 = time.perf_counter()
+        assert ask(f"wait {ask(f'run {ref2}')}") == 0  # what a run costs from now on
+        full = time.perf_counter() - t0
+        rng, left = np.random.default_rng(0), []
+        for trial in range(10):
+            d = tmp_path / f"run{trial}"
+            pid = ask(f"run {d}")
+            time.sleep(rng.uniform(0.02, full))
+            os.kill(pid, signal.SIGKILL)
+            ask(f"wait {pid}")
+            files = sorted(p.name for p in d.iterdir()) if d.exists() else []
+            ck = d / train.CHECKPOINT
+            step = train.read_meta(ck)["step"] if ck.exists() else None
+            left.append((step, any(f.endswith(".tmp") for f in files)))
+            assert ask(f"wait {ask(f'run {d}')}") == 0  # resume to the end
+    finally:
+        zygote.stdin.close()
+        zygote.wait(timeout=60)
+    print(f"uninterrupted run {full:.1f} s; each kill left (checkpoint step, partial .tmp): {left}")
+    want = [(ref / n).read_bytes() for n in (train.CHECKPOINT, train.PREVIOUS)]
+    for d in [ref2, *(tmp_path / f"run{trial}" for trial in range(10))]:
+        assert [(d / n).read_bytes() for n in (train.CHECKPOINT, train.PREVIOUS)] == want
+        assert _log(d) == _log(ref)
+
+
+def _log(d):
+    rows = [json.loads(x) for x in (d / "log.jsonl").read_text().splitlines()]
+    return [(r["step"], r["loss"], r["grad_norm"]) for r in rows]
