@@ -82,7 +82,7 @@ def _model_args(args) -> dict:
     mults = list(_check(_validate.ints, "--channel-mults", mults, minimum=1, max_len=6))
     channels = _check(_validate.integer, "--channels", args.channels, minimum=1)
     groups = _check(_validate.integer, "--groups", args.groups, minimum=1)
-    _check(_validate.integer, "--blocks", args.blocks, minimum=0, maximum=16)
+    _check(_validate.integer, "--blocks", args.blocks, minimum=1, maximum=16)
     if channels * max(mults) > MAX_WIDTH:
         raise UsageError(
             f"--channels times the largest --channel-mults must be at most {MAX_WIDTH}; "
