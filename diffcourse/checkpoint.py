@@ -32,6 +32,8 @@ import struct
 
 import numpy as np
 
+from diffcourse import _validate
+
 MAGIC = b"DIFFCOURSE-CKPT2\n"
 MAGIC_V1 = b"DIFFCOURSE-CKPT\n"
 FORMAT = 2
@@ -81,7 +83,9 @@ def _fsync_dir(folder: pathlib.Path):
 
 def write_atomic(path, data: bytes) -> pathlib.Path:
     """Write ``data`` to ``path`` through ``path.tmp``: write, fsync, rename, fsync the folder."""
-    path = pathlib.Path(path)
+    path = _validate.writable_file("path", path)
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise _validate.fail("data", "bytes", type(data).__name__)
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "wb") as f:
         f.write(data)
@@ -112,9 +116,13 @@ def save(path, tree, meta=None, *, previous=None) -> pathlib.Path:
     file is never rotated over a good one. Without it the old file is simply replaced.
     Returns ``path``.
     """
-    path = pathlib.Path(path)
+    path = _validate._as_path("path", path)
     data = encode(tree, meta)
     path.parent.mkdir(parents=True, exist_ok=True)
+    if previous is not None:
+        previous = _validate._as_path("previous", previous)
+        if previous.absolute().parent != path.absolute().parent or previous.name == path.name:
+            raise _validate.fail("previous", f"another file in {path.parent}", str(previous))
     if previous is not None and path.is_file():
         try:
             verify(path)
@@ -127,7 +135,7 @@ def save(path, tree, meta=None, *, previous=None) -> pathlib.Path:
 
 def _read(path) -> tuple[dict, bytes]:
     """Header and payload of the file at ``path`` after every check of the file on its own."""
-    path = pathlib.Path(path)
+    path = _validate._as_path("path", path)
     if not path.is_file():
         raise CheckpointError(
             f"no checkpoint at {path}: expected a file written by diffcourse.checkpoint.save"
@@ -273,6 +281,8 @@ def load_model(path, build):
     Any error of ``build`` on the stored meta (a missing key, a bad value) becomes a
     :class:`CheckpointError` naming the file, as does every error of :func:`load`.
     """
+    if not callable(build):
+        raise _validate.fail("build", "a function meta -> model skeleton", repr(build))
     meta = read_meta(path)
     try:
         like = build(meta)

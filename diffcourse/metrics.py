@@ -145,9 +145,17 @@ def _logits(clf, x):
     return jax.vmap(clf)(x)
 
 
+def _classifier(clf):
+    if clf is None:
+        return digits_classifier()
+    if not isinstance(clf, Classifier):
+        raise _validate.fail("clf", "a metrics.Classifier (or None: the digits one)", repr(clf))
+    return clf
+
+
 def features(images, clf=None):
     """Classifier features of ``images`` (n, H, W): shape (n, k), float64."""
-    clf = digits_classifier() if clf is None else clf
+    clf = _classifier(clf)
     with jax.enable_x64(False):
         f = _features(clf, jnp.asarray(_images(images, clf=clf)))
     return np.asarray(f, np.float64)
@@ -155,7 +163,7 @@ def features(images, clf=None):
 
 def probabilities(images, clf=None):
     """Class probabilities (n, 10) of ``images`` (n, H, W)."""
-    clf = digits_classifier() if clf is None else clf
+    clf = _classifier(clf)
     with jax.enable_x64(False):
         logits = _logits(clf, jnp.asarray(_images(images, clf=clf)))
     return np.asarray(jax.nn.softmax(logits, axis=-1), np.float64)
@@ -226,9 +234,10 @@ def evaluate(images, *, reference=None, train=None, clf=None):
     """
     from diffcourse.data import images as data
 
-    if train is None:
-        train = data.load_digits("train")[0]
-    reference = train if reference is None else reference
+    clf = _classifier(clf)
+    images = _images(images, clf=clf)
+    train = data.load_digits("train")[0] if train is None else _images(train, "train")
+    reference = train if reference is None else _images(reference, "reference", clf=clf)
     probs = probabilities(images, clf)
     nn = nearest_neighbour_distance(images, train)
     return {

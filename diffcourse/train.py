@@ -132,6 +132,8 @@ def optimizer(config: TrainConfig) -> optax.GradientTransformation:
 
 def init_state(model: eqx.Module, opt: optax.GradientTransformation) -> dict:
     """The training state: parameters, optimiser state, EMA, step counter, finite flag."""
+    if not (hasattr(opt, "init") and hasattr(opt, "update")):
+        raise _validate.fail("opt", "an optax GradientTransformation", type(opt).__name__)
     params, _ = eqx.partition(model, eqx.is_inexact_array)
     if not jax.tree.leaves(params):
         raise _validate.fail(
@@ -150,8 +152,11 @@ def init_state(model: eqx.Module, opt: optax.GradientTransformation) -> dict:
 
 def data_mesh(devices=None) -> Mesh:
     """A 1-D mesh over ``devices`` (default: every visible device) with axis name ``"batch"``."""
-    devices = jax.devices() if devices is None else list(devices)
-    if not devices:
+    devices = jax.devices() if devices is None else devices
+    if isinstance(devices, (str, bytes)) or not hasattr(devices, "__iter__"):
+        raise _validate.fail("devices", "a non-empty list of jax devices", repr(devices))
+    devices = list(devices)
+    if not devices or not all(isinstance(d, jax.Device) for d in devices):
         raise _validate.fail("devices", "a non-empty list of jax devices", devices)
     return Mesh(np.asarray(devices), ("batch",))
 
@@ -171,6 +176,11 @@ def make_step(model: eqx.Module, loss_fn, opt, ema_decay: float, mesh: Mesh):
     """
     _, static = eqx.partition(model, eqx.is_inexact_array)
     ema_decay = _validate.real("ema_decay", ema_decay, low=0.0, high=1.0, high_open=True)
+    _check_callable("loss_fn", loss_fn)
+    if not isinstance(mesh, Mesh) or "batch" not in mesh.axis_names:
+        raise _validate.fail("mesh", 'a jax Mesh with an axis "batch" (data_mesh())', repr(mesh))
+    if not (hasattr(opt, "init") and hasattr(opt, "update")):
+        raise _validate.fail("opt", "an optax GradientTransformation", type(opt).__name__)
 
     def step(state, batch, key):
         step_key = jax.random.fold_in(key, state["step"])
@@ -247,7 +257,7 @@ class _EpochOrder:
 
 
 def _resolve(path) -> pathlib.Path:
-    path = pathlib.Path(path)
+    path = _validate._as_path("path", path)
     return path / CHECKPOINT if path.is_dir() or path.suffix == "" else path
 
 
@@ -268,6 +278,11 @@ def load_checkpoint(path, like):
 
 # --------------------------------------------------------------------------------------------
 # checks, the stored meta, resume and the log
+
+
+def _check_callable(name, f):
+    if not callable(f):
+        raise _validate.fail(name, "a function loss_fn(model, key, batch) -> scalar", repr(f))
 
 
 def _check_config(config):
@@ -351,7 +366,9 @@ def check_resumable(out_dir, stored: dict) -> tuple[pathlib.Path, dict]:
     ``checkpoint.prev.ckpt`` with a warning. Raises :class:`ResumeError` when nothing is loadable,
     or when the checkpoint was written with another config, data or meta (naming the fields).
     """
-    out_dir = pathlib.Path(out_dir)
+    out_dir = _validate._as_path("out_dir", out_dir)
+    if not isinstance(stored, dict) or not isinstance(stored.get("config"), dict):
+        raise _validate.fail("stored", "a run's meta: a dict with a 'config' dict", repr(stored))
     reasons = []
     for path, meta, why in _candidates(out_dir):
         if meta is None:
@@ -546,6 +563,7 @@ def fit(
 
     _check_config(config)
     key = _validate.key("key", key)
+    _check_callable("loss_fn", loss_fn)
     resume, restart = _validate.flag("resume", resume), _validate.flag("restart", restart)
     if resume and restart:
         raise ValueError("resume and restart exclude each other; got both True")
@@ -553,7 +571,7 @@ def fit(
         raise ValueError("resume=True needs out_dir, the folder holding the checkpoint")
     mesh = data_mesh()
     data, n = _check_data(data, int(config.batch_size), mesh.size)
-    out_dir = None if out_dir is None else pathlib.Path(out_dir)
+    out_dir = None if out_dir is None else _validate._as_path("out_dir", out_dir)
     stored = {
         "config": config.to_json(),
         "data_fingerprint": _fingerprint(data, n),

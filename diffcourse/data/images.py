@@ -130,6 +130,9 @@ def load_idx_images(images_path, labels_path=None):
     Images (uint8, shape ``(n, 28, 28)``) are scaled to [-1, 1]. Returns ``(images, labels)``;
     ``labels`` is ``None`` without ``labels_path``. Mismatched counts raise ``ValueError``.
     """
+    _validate.existing_file("images_path", images_path)
+    if labels_path is not None:
+        _validate.existing_file("labels_path", labels_path)
     raw = read_idx(images_path)
     if raw.ndim != 3 or raw.dtype != np.uint8 or 0 in raw.shape:
         raise ValueError(
