@@ -1,70 +1,96 @@
-r"""The image DDPM of notebook 08: a U-Net denoiser, its parameterisation, loss, and checkpoints.
+r"""The image DDPM of notebook 08, as glue: a U-Net, its preconditioning, the DSM loss, the sampler.
 
-The network is read as a *denoiser* :math:`D(z, t)\approx E[y\mid z(t)=z]` in the course's VE
-coordinates (:math:`z = y + \sqrt t\,\epsilon`, :math:`\sigma = \sqrt t`). Two parameterisations:
+Every piece lives in the module of its mathematics; this module only joins them for images
+(H, W, C) channels last, data (N, H, W, C) in [-1, 1]:
 
-``"edm"`` (default; Karras et al. 2022, "EDM", eq. 7 and Table 1):
-  .. math:: D(z,t) = c_{\rm skip} z + c_{\rm out} F\big(c_{\rm in} z, t\big),\quad
-            c_{\rm in} = \frac1{\sqrt{\sigma^2+\sigma_d^2}},\ c_{\rm skip} = \frac{\sigma_d^2}{\sigma^2+\sigma_d^2},\
-            c_{\rm out} = \frac{\sigma\sigma_d}{\sqrt{\sigma^2+\sigma_d^2}},
-  trained with EDM's weighting :math:`\lambda = 1/c_{\rm out}^2` and :math:`\ln\sigma\sim\mathcal N(P_{\rm mean}, P_{\rm std}^2)`,
-  so the network's target :math:`(y - c_{\rm skip} z)/c_{\rm out}` has unit variance at every noise level.
-``"eps"`` (Ho et al. 2020): the network reads :math:`x_t = z\sqrt{\bar\alpha}` and predicts
-  :math:`\hat\epsilon`; :math:`D = z - \sqrt t\,\hat\epsilon`; loss :math:`\|\epsilon-\hat\epsilon\|^2` with
-  the step drawn uniformly from the DDPM schedule (:math:`L_{\rm simple}`, eq. 14).
+- the network: :class:`diffcourse.nets.unet.UNet` :math:`F`, read as the denoiser
+  :math:`D(z,t,c) = c_{\rm skip}z + c_{\rm out}F(c_{\rm in}z, t, c)` by
+  :class:`diffcourse.nets.precond.Preconditioned` (EDM's preconditioning, Karras et al. 2022
+  Table 1, with :math:`\sigma_d` the data's root mean square; or DDPM's eps form);
+- the loss: :func:`diffcourse.losses.make_loss_fn` with EDM's weighting and log-normal
+  :math:`\sigma` (``kind="edm"``), or :math:`L_{\rm simple}` on the DDPM schedule (``kind="eps"``,
+  Ho et al. 2020 eq. 14), both per coordinate;
+- the sampler: :func:`diffcourse.samplers.sample` with a named setting of its table, on a grid
+  kept inside the model's training noise range.
 
-Either way the eps-, x0- and score-predictions follow exactly through :mod:`diffcourse.schedules`
-(:func:`eps`, :func:`x0`, :func:`score`). Images are (H, W, C) channels last; data arrays are
-(N, H, W, C).
+The bridge to DDPM's variables happens here and only here, through :mod:`diffcourse.schedules`:
+:func:`eps` and :func:`x0` read a model at :math:`(x_t, \bar\alpha)`, and :func:`sample` returns
+paths on the DDPM scale :math:`x = z\sqrt{\bar\alpha}`.
 """
 
+import dataclasses
 import pathlib
 
-import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from diffcourse import _validate, schedules
+from diffcourse import _validate, losses, samplers, schedules
+from diffcourse.nets.precond import Preconditioned, sigma_data
 from diffcourse.nets.unet import UNet
 
 ASSETS = pathlib.Path(__file__).parent / "assets"
 SHIPPED = ASSETS / "digits" / "model.ckpt"
 
-# The course's digits model: the quality benchmark (benchmarks/) chose it (no attention at 8x8).
-DEFAULT_MODEL = {
-    "channels": 32,
-    "channel_mults": [1, 2],
-    "blocks": 1,
-    "attention": False,
-    "groups": 8,
-}
-DEFAULT_LOSS = {
-    "param": "edm",
-    "sigma_data": 0.5,
-    "p_mean": -1.2,
-    "p_std": 1.2,
-    "schedule": "cosine",
-}
+
+@dataclasses.dataclass(frozen=True)
+class Arch:
+    """U-Net keyword arguments (:class:`diffcourse.nets.unet.UNet`); the course's digits model."""
+
+    channels: int = 32
+    channel_mults: tuple = (1, 2)
+    blocks: int = 1
+    attention: bool = False
+    groups: int = 8
+    n_classes: int = 0
+
+    def __post_init__(self):
+        object.__setattr__(self, "channel_mults", tuple(int(m) for m in self.channel_mults))
+        for name in ("channels", "blocks", "groups"):
+            _validate.positive_int(name, getattr(self, name))
+        if not self.channel_mults or min(self.channel_mults) < 1:
+            raise ValueError(f"channel_mults must be positive integers; got {self.channel_mults}")
+        if any(self.channels * m % self.groups for m in self.channel_mults):
+            raise ValueError(
+                f"groups must divide every level's width {self.channels} x {self.channel_mults};"
+                f" got {self.groups}"
+            )
+        if int(self.n_classes) < 0:
+            raise ValueError(f"n_classes must be >= 0; got {self.n_classes}")
 
 
-class Denoiser(eqx.Module):
-    """A U-Net read as :math:`D(z,t)\\approx E[y\\mid z(t)=z]`; ``__call__(z, t)`` on one (H, W, C) image."""
+@dataclasses.dataclass(frozen=True)
+class Loss:
+    r"""The parameterisation and its loss. ``kind="edm"``: :math:`\ln\sigma\sim N(P_{\rm mean},
+    P_{\rm std}^2)` (EDM Table 1); ``kind="eps"``: the step uniform on the ``schedule``.
+    ``sigma_data`` None: measured from the training data (:func:`diffcourse.nets.precond.sigma_data`)."""
 
-    net: UNet
-    param: str = eqx.field(static=True)
-    sigma_data: float = eqx.field(static=True)
+    kind: str = "edm"
+    sigma_data: float | None = None
+    p_mean: float = -1.2
+    p_std: float = 1.2
+    schedule: str = "cosine"
 
-    def __call__(self, z, t):
-        t = jnp.asarray(t, z.dtype)
-        if self.param == "eps":
-            eps_hat = self.net(z / jnp.sqrt(1.0 + t), t).astype(z.dtype)
-            return schedules.eps_to_denoiser(eps_hat, z, t)
-        s2 = self.sigma_data**2
-        c_in = jax.lax.rsqrt(t + s2)
-        c_skip = s2 / (t + s2)
-        c_out = jnp.sqrt(t * s2 / (t + s2))
-        return c_skip * z + c_out * self.net(c_in * z, t).astype(z.dtype)
+    def __post_init__(self):
+        if self.kind not in ("edm", "eps"):
+            raise ValueError(f"kind must be 'edm' or 'eps'; got {self.kind!r}")
+        if self.schedule not in ("cosine", "linear"):
+            raise ValueError(f"schedule must be 'cosine' or 'linear'; got {self.schedule!r}")
+        if self.sigma_data is not None:
+            _validate.positive("sigma_data", self.sigma_data)
+        _validate.positive("p_std", self.p_std)
+        _validate.real("p_mean", self.p_mean)
+
+    def t_sampler(self):
+        """The distribution of training times: EDM's log-normal (t = sigma^2) or DDPM's steps."""
+        if self.kind == "eps":
+            return losses.ScheduleUniform(tuple(np.asarray(schedule(self.schedule))))
+        return losses.LogNormal(2 * self.p_mean, 2 * self.p_std)
+
+    def loss_fn(self):
+        """``loss_fn(model, key, batch)`` for :func:`diffcourse.train.fit` (per coordinate)."""
+        weighting = "eps" if self.kind == "eps" else losses.edm_weighting(self.sigma_data)
+        return losses.make_loss_fn(weighting=weighting, t_sampler=self.t_sampler(), per_dim=True)
 
 
 def schedule(name: str = "cosine"):
@@ -87,94 +113,69 @@ def x0(model, x_t, alphabar):
     return model(schedules.x_to_z(x_t, alphabar), schedules.ve_time(alphabar))
 
 
-def score(model, z, t):
-    r"""Score :math:`\nabla_z\ln p_t(z) = (D(z,t) - z)/t` (McAllester's identity, M4)."""
-    return schedules.denoiser_to_score(model(z, t), z, t)
+def build(key, image_shape, arch: Arch, loss: Loss) -> Preconditioned:
+    """A fresh denoiser: a U-Net (numpy-initialised, nothing compiled) behind its preconditioning.
+
+    ``loss.sigma_data`` must be set (see :func:`train_images`). The model records its image shape
+    and the training range of its times (the 0.1%-99.9% quantiles of the t-sampler)."""
+    if loss.sigma_data is None:
+        raise ValueError("loss.sigma_data must be set (train_images measures it from the data)")
+    shape = tuple(int(s) for s in image_shape)
+    if len(shape) != 3 or min(shape) < 1:
+        raise ValueError(f"image_shape must be (H, W, C) with positive sizes; got {image_shape}")
+    net = UNet(key, in_channels=shape[-1], **dataclasses.asdict(arch))
+    return Preconditioned(
+        net,
+        shape=shape,
+        kind=loss.kind,
+        sigma_data=loss.sigma_data,
+        t_range=loss.t_sampler().support(),
+        conditional=arch.n_classes > 0,
+    )
 
 
-def build(key, image_shape=(8, 8, 1), *, model=None, loss=None):
-    """A fresh :class:`Denoiser` from keyword dicts (as stored in a checkpoint's meta).
-
-    ``model``: U-Net keyword arguments (default :data:`DEFAULT_MODEL`); ``loss``: parameterisation
-    settings (default :data:`DEFAULT_LOSS`); ``image_shape``: (H, W, C).
-    """
-    model = {**DEFAULT_MODEL, **(model or {})}
-    loss = {**DEFAULT_LOSS, **(loss or {})}
-    if loss["param"] not in ("edm", "eps"):
-        raise ValueError(f"param must be 'edm' or 'eps'; got {loss['param']!r}")
-    kwargs = {**model, "channel_mults": tuple(model["channel_mults"])}
-    # Built under one compiled call: op-by-op initialisation of a U-Net costs seconds of dispatch.
-    net = eqx.filter_jit(lambda k: UNet(k, in_channels=int(image_shape[-1]), **kwargs))(key)
-    return Denoiser(net, loss["param"], float(loss["sigma_data"]))
-
-
-def make_loss(model, loss=None):
-    """``loss_fn(model, key, batch) -> scalar`` for :func:`diffcourse.train.fit`; batch (B, H, W, C).
-
-    ``"edm"``: :math:`E\\,\\lambda(\\sigma)\\|D(y+\\sigma\\epsilon,\\sigma^2)-y\\|^2/\\dim` with
-    :math:`\\lambda = 1/c_{\\rm out}^2` (EDM eq. 8 and Table 1); ``"eps"``: :math:`E\\|\\epsilon-\\hat\\epsilon\\|^2/\\dim`
-    with the step uniform over the schedule (Ho et al. eq. 14). Mean over the batch.
-    """
-    loss = {**DEFAULT_LOSS, **(loss or {})}
-    alphabars = schedule(loss["schedule"])
-
-    def per_sample(model, y, key):
-        k1, k2 = jax.random.split(key)
-        if model.param == "edm":
-            sigma = jnp.exp(loss["p_mean"] + loss["p_std"] * jax.random.normal(k1, (), y.dtype))
-            weight = (sigma**2 + model.sigma_data**2) / (sigma * model.sigma_data) ** 2
-        else:
-            ab = jnp.asarray(alphabars, y.dtype)[jax.random.randint(k1, (), 0, len(alphabars))]
-            sigma = jnp.sqrt(schedules.ve_time(ab))
-            weight = 1.0 / sigma**2  # ||eps - eps_hat||^2 = ||y - D||^2 / t
-        e = jax.random.normal(k2, y.shape, y.dtype)
-        yhat = model(y + sigma * e, sigma**2)
-        return weight * jnp.mean((yhat - y) ** 2)
-
-    def loss_fn(model, key, batch):
-        keys = jax.random.split(key, batch.shape[0])
-        return jnp.mean(jax.vmap(per_sample, in_axes=(None, 0, 0))(model, batch, keys))
-
-    return loss_fn
-
-
-def meta_for(image_shape, model=None, loss=None, data="digits") -> dict:
-    """The JSON-able meta stored with a checkpoint: enough to rebuild the skeleton with :func:`build`."""
+def meta_for(image_shape, arch: Arch, loss: Loss, data="digits") -> dict:
+    """The JSON-able meta stored with a checkpoint: enough to rebuild the skeleton (:func:`from_meta`)."""
     return {
         "image_shape": [int(s) for s in image_shape],
-        "model": {**DEFAULT_MODEL, **(model or {})},
-        "loss": {**DEFAULT_LOSS, **(loss or {})},
+        "model": {**dataclasses.asdict(arch), "channel_mults": list(arch.channel_mults)},
+        "loss": dataclasses.asdict(loss),
         "data": data,
     }
 
 
-def from_meta(meta):
-    """An untrained :class:`Denoiser` with the architecture described by ``meta`` (fixed key 0)."""
-    return build(jax.random.key(0), meta["image_shape"], model=meta["model"], loss=meta["loss"])
+def from_meta(meta) -> Preconditioned:
+    """An untrained denoiser with the architecture described by ``meta`` (fixed key 0)."""
+    try:
+        arch, loss = Arch(**meta["model"]), Loss(**meta["loss"])
+        shape = meta["image_shape"]
+    except (KeyError, TypeError) as err:
+        raise ValueError(f"checkpoint meta does not describe a model: {err!r}") from None
+    return build(jax.random.key(0), shape, arch, loss)
 
 
 def save(path, model, meta) -> pathlib.Path:
-    """Write the (EMA) model alone: the small checkpoint that :func:`load` and the CLI read."""
-    from diffcourse import train
+    """Write the (EMA) model alone, float32: the small checkpoint :func:`load` and the CLI read."""
+    from diffcourse import checkpoint
 
-    # float32 on disk whatever the trainer's arithmetic (its EMA can promote to float64 under x64)
-    to32 = lambda a: a.astype(jnp.float32) if eqx.is_inexact_array(a) else a
-    return train.save_checkpoint(path, jax.tree.map(to32, model), meta)
+    to32 = lambda a: (
+        a.astype(jnp.float32) if isinstance(a, jax.Array) and a.dtype.kind == "f" else a
+    )
+    return checkpoint.save(path, jax.tree.map(to32, model), meta)
 
 
 def load(path=None):
     """Load a model written by :func:`save` (default: the shipped digits model). Returns ``(model, meta)``.
 
-    ``path`` may be a file or a folder holding ``model.ckpt``. A missing, truncated or corrupt
-    file raises ``ValueError`` (``diffcourse.train.CheckpointError``).
-    """
-    from diffcourse import train
+    ``path``: a file or a folder holding ``model.ckpt``. A missing, truncated or corrupt file raises
+    ``ValueError``. The model knows its image shape and training range (``model.shape``,
+    ``model.t_range``), so :func:`sample` needs nothing else."""
+    from diffcourse import checkpoint
 
     path = SHIPPED if path is None else pathlib.Path(path)
     if path.is_dir():
         path = path / "model.ckpt"
-    meta = train.read_meta(path)
-    return train.load_checkpoint(path, from_meta(meta))
+    return checkpoint.load_model(path, from_meta)
 
 
 def train_images(
@@ -182,9 +183,10 @@ def train_images(
     images,
     *,
     steps,
+    labels=None,
     out_dir=None,
     resume=False,
-    model=None,
+    arch=None,
     loss=None,
     data="digits",
     progress=True,
@@ -192,9 +194,11 @@ def train_images(
 ):
     """Train a DDPM on ``images`` (N, H, W) or (N, H, W, C) in [-1, 1] with :func:`diffcourse.train.fit`.
 
-    ``config``: :class:`diffcourse.train.TrainConfig` fields (batch_size, lr, ema_decay, ...). With
-    ``out_dir`` the full training state goes to ``out_dir/checkpoint.ckpt`` (for ``resume``) and the
-    EMA model alone to ``out_dir/model.ckpt``. Returns ``(result, meta)``.
+    ``arch``: :class:`Arch` (default: the course's digits U-Net); ``loss``: :class:`Loss` (its
+    ``sigma_data`` measured from ``images`` when None); ``labels`` (N,) integers for a
+    class-conditional net; ``config``: :class:`diffcourse.train.TrainConfig` fields. With
+    ``out_dir`` the full training state goes to ``out_dir/checkpoint.ckpt`` (for ``resume``) and
+    the EMA model alone to ``out_dir/model.ckpt``. Returns ``(result, meta)``.
     """
     from diffcourse import train
 
@@ -202,15 +206,27 @@ def train_images(
     if images.ndim == 3:
         images = images[..., None]
     _validate.shape("images", images, (None, None, None, None))
-    meta = meta_for(images.shape[1:], model, loss, data)
+    arch = Arch() if arch is None else arch
+    loss = Loss() if loss is None else loss
+    if loss.sigma_data is None:
+        loss = dataclasses.replace(loss, sigma_data=round(sigma_data(images), 4))
+    data_tree = images
+    if labels is not None:
+        labels = np.asarray(labels)
+        if labels.shape != images.shape[:1] or not np.issubdtype(labels.dtype, np.integer):
+            raise ValueError(
+                f"labels must be integers of shape ({len(images)},); got {labels.shape}"
+            )
+        data_tree = (images, labels.astype(np.int32))
+    meta = meta_for(images.shape[1:], arch, loss, data)
     k_init, k_train = jax.random.split(key)
-    denoiser = build(k_init, images.shape[1:], model=meta["model"], loss=meta["loss"])
+    denoiser = build(k_init, images.shape[1:], arch, loss)
     cfg = train.TrainConfig(steps=steps, **config)
     result = train.fit(
         k_train,
         denoiser,
-        make_loss(denoiser, meta["loss"]),
-        images,
+        loss.loss_fn(),
+        data_tree,
         cfg,
         out_dir=out_dir,
         resume=resume,
@@ -226,42 +242,40 @@ def train_images(
     return result, meta
 
 
-def sample(
-    key,
-    model,
-    n: int,
-    *,
-    sampler="ddim",
-    steps=50,
-    eta=0.0,
-    schedule_name="cosine",
-    return_path=False,
-    image_shape=None,
-):
-    """``n`` images from ``model`` (a :class:`Denoiser`), shape (n, H, W, C), on the data's [-1, 1] scale.
-
-    ``sampler``: ``"ddim"`` (``steps`` evenly spaced steps, noise ``eta``), ``"ddpm"`` (ancestral,
-    ``steps`` evenly spaced steps with eta = 1; ``steps=1000`` is Ho et al.'s sampler) or ``"ode"``
-    (Heun on EDM's grid, ``steps`` steps, 2 steps - 1 denoiser calls). ``return_path``: every intermediate state (see :mod:`diffcourse.samplers`).
-    """
-    from diffcourse import samplers
-
-    n = _validate.positive_int("n", n)
-    if image_shape is None:
-        image_shape = _image_shape(model)
-    k_T, k_run = jax.random.split(key)
-    x_T = jax.random.normal(k_T, (n, *image_shape), jnp.float32)
-    ts = samplers.ve_grid(schedule(schedule_name), steps)
-    if sampler == "ddim":
-        return samplers.generalised(k_run, model, x_T, ts, eta=eta, return_path=return_path)
-    if sampler == "ddpm":
-        return samplers.generalised(k_run, model, x_T, ts, eta=1.0, return_path=return_path)
-    if sampler == "ode":
-        return samplers.ode(model, x_T, samplers.edm_grid(steps), return_path=return_path)
-    raise ValueError(f"sampler must be 'ddim', 'ddpm' or 'ode'; got {sampler!r}")
-
-
-def _image_shape(model):
-    raise ValueError(
-        "image_shape is needed: pass image_shape=(H, W, C) (a checkpoint's meta has it)"
+def grid(model, setting: str, steps: int, *, strict=False):
+    """The VE grid a named setting (:data:`diffcourse.samplers.SETTINGS`) is meant for, inside the
+    model's training range. Returns ``(ts, note)``; ``note`` says what clipping did ("" if nothing);
+    ``strict=True`` raises instead of clipping."""
+    steps = _validate.positive_int("steps", steps)
+    ab = schedule("cosine")
+    return samplers.settings_grid(
+        setting, steps, alphabars=ab, t_range=model.t_range, strict=strict
     )
+
+
+def sample(key, model, n: int, *, setting="ddim", steps=50, lam=None, c=None, return_path=False):
+    r"""``n`` images from ``model`` (a :class:`~diffcourse.nets.precond.Preconditioned`), (n, H, W, C).
+
+    One call of the one sampler (:func:`diffcourse.samplers.sample`) with the named ``setting``
+    on :func:`grid` (``steps`` steps; the ``ode`` setting makes 2 steps - 1 network calls).
+    ``lam``: the noise level of settings that take one (``sde``, ``ddim-eta``; default 1).
+    The start is :math:`z_T\sim N(0, (t_0+\sigma_d^2) I)`, the Gaussian with the data's scale
+    at the grid's first time. Returns :math:`y` on the data's [-1, 1] scale, or with
+    ``return_path`` the path (len(ts), n, H, W, C) on the DDPM scale :math:`x = z\sqrt{\bar\alpha(t)}`.
+    """
+    n = _validate.positive_int("n", n)
+    if setting not in samplers.SETTINGS:
+        raise ValueError(f"setting must be one of {tuple(samplers.SETTINGS)}; got {setting!r}")
+    step, fixed_lam, _ = samplers.SETTINGS[setting]
+    if fixed_lam is not None and lam is not None and float(lam) != fixed_lam:
+        raise ValueError(f"setting {setting!r} has lam = {fixed_lam}; got lam={lam}")
+    lam = fixed_lam if fixed_lam is not None else (1.0 if lam is None else lam)
+    ts, _ = grid(model, setting, steps)
+    k_T, k_run = jax.random.split(key)
+    scale = np.sqrt(ts[0] + model.sigma_data**2)
+    z_T = scale * jax.random.normal(k_T, (n, *model.shape), jnp.float32)
+    out = samplers.sample(k_run, model, z_T, ts, step=step, lam=lam, c=c, return_path=return_path)
+    if not return_path:
+        return out
+    ab = schedules.alphabar_from_ve_time(jnp.asarray(ts, out.dtype))
+    return schedules.z_to_x(out, ab.reshape(-1, *([1] * (out.ndim - 1))))

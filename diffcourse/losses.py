@@ -12,7 +12,7 @@ Forward process (course notation): :math:`z = y + \sqrt t\,\epsilon`, :math:`y\s
 ``score``      :math:`\hat s\approx\nabla_z\ln p_t`  :math:`\|\tfrac{y-z}{t}-\hat s\|^2 = \|y-\hat y\|^2/t^2`
 =============  ====================================  =========================================
 
-with :math:`\hat y = z - \sqrt t\,\hat\epsilon = z + t\hat s` (MCALLESTER.md §2 and M11). So one
+with :math:`\hat y = z - \sqrt t\,\hat\epsilon = z + t\hat s` (McAllester 2023, §2; Tweedie's formula). So one
 loss covers all three: a weighting :math:`w(t)` on the denoiser error,
 
 .. math:: L = E_{t\sim p}\,E_{y,\epsilon}\; w(t)\,\|y - \hat y(z,t)\|^2,
@@ -25,16 +25,22 @@ that converts it (:func:`error_scale`). The named weightings (:data:`WEIGHTINGS`
 - ``"score"``: :math:`w=1/t^2`, i.e. :math:`\|\hat s - \tfrac{y-z}{t}\|^2` (Vincent 2011, eq. 5 with :math:`\sigma^2=t`);
 - ``"vlb"``: :math:`w=1/(2t^2)`, the variational bound (McAllester M6/M7):
   :math:`\|y-\hat y\|^2/2t^2 = \|\epsilon-\hat\epsilon\|^2/2t`;
-- :func:`edm_weighting` ``(s2)``: :math:`w=(s^2+t)/(s^2 t)` (Karras et al. 2022, eq. 8 with :math:`\sigma^2=t`).
+- :func:`edm_weighting` ``(sigma_data)``: :math:`w=(\sigma_d^2+t)/(\sigma_d^2 t)` (Karras et al. 2022,
+  eq. 8 with :math:`\sigma^2=t`).
+
+This is the course's only training loss: the 2-D MLP of notebook 07 and the image U-Net of
+notebook 08 both train with :func:`make_loss_fn`. ``per_dim=True`` divides each term by the number
+of coordinates (EDM reports its loss so: 1 for a fresh preconditioned net at every noise level).
 
 The minimiser over all functions :math:`\hat y` is :math:`E[y\mid z(t)=z]` for every positive
 weighting (M5), and the minimum is :math:`E_t\,w(t)\,E\,\mathrm{tr}\,\mathrm{Cov}(y\mid z(t))`
 (:func:`irreducible_loss`). The weighting decides which noise levels the *finite* network
-fits best. The time distribution :math:`p(t)` is :class:`LogUniform` or :class:`LogNormal`
-(EDM's choice); ``integral=True`` divides by :math:`p(t)`, which turns the estimate into
+fits best. The time distribution :math:`p(t)` is :class:`LogUniform`, :class:`LogNormal`
+(EDM's choice) or :class:`ScheduleUniform` (DDPM's uniform step index); ``integral=True`` divides by :math:`p(t)`, which turns the estimate into
 :math:`\int w(t)\,E\|y-\hat y\|^2\,dt`: with ``"vlb"`` this is McAllester's entropy integral M7 in nats.
 
-A model is called ``model(z, t)`` on one sample and returns its raw output, read per ``target``.
+A model is called ``model(z, t)`` (or ``model(z, t, c)`` with a condition) on one sample and
+returns its raw output, read per ``target``.
 """
 
 import dataclasses
@@ -43,8 +49,9 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+import scipy.stats
 
-from diffcourse import _validate, schedules
+from diffcourse import _validate, elbo, schedules
 
 TARGETS = ("denoiser", "eps", "score")
 
@@ -52,15 +59,17 @@ WEIGHTINGS = {
     "denoiser": lambda t: jnp.ones_like(t),
     "eps": lambda t: 1 / t,
     "score": lambda t: 1 / t**2,
-    "vlb": lambda t: 1 / (2 * t**2),
+    "vlb": elbo.vlb_weight,
 }
 
 
-def edm_weighting(s2: float):
-    r"""EDM's weighting :math:`\lambda(\sigma) = (\sigma^2+\sigma_{\rm data}^2)/(\sigma\sigma_{\rm data})^2`
-    (Karras et al. 2022, eq. 8 and Table 1) with :math:`\sigma^2 = t`, :math:`\sigma_{\rm data}^2 = s^2`:
-    :math:`w(t) = (s^2+t)/(s^2 t) = 1/c_{\rm out}^2`. Returns a callable ``w(t)``."""
-    _validate.positive("s2", s2)
+def edm_weighting(sigma_data: float):
+    r"""EDM's weighting :math:`\lambda(\sigma) = (\sigma^2+\sigma_d^2)/(\sigma\sigma_d)^2`
+    (Karras et al. 2022, eq. 8 and Table 1) with :math:`\sigma^2 = t`:
+    :math:`w(t) = (\sigma_d^2+t)/(\sigma_d^2 t) = 1/c_{\rm out}^2` of
+    :func:`diffcourse.nets.precond.coefficients`. Returns a callable ``w(t)``."""
+    _validate.positive("sigma_data", sigma_data)
+    s2 = float(sigma_data) ** 2
     return lambda t: (s2 + t) / (s2 * t)
 
 
@@ -95,6 +104,10 @@ class LogUniform:
         x, w = np.polynomial.legendre.leggauss(_validate.positive_int("n", n))
         return self.t_min * (self.t_max / self.t_min) ** ((x + 1) / 2), w / 2
 
+    def support(self):
+        """The training range (t_min, t_max) a model trained with these times has seen."""
+        return float(self.t_min), float(self.t_max)
+
 
 @dataclasses.dataclass(frozen=True)
 class LogNormal:
@@ -125,6 +138,51 @@ class LogNormal:
         r"""Nodes and weights with :math:`E_p f(t)\approx\sum_i w_i f(t_i)`: Gauss–Hermite in :math:`\ln t`."""
         x, w = np.polynomial.hermite_e.hermegauss(_validate.positive_int("n", n))
         return np.exp(self.mean + self.std * x), w / w.sum()
+
+    def support(self, q: float = 1e-3):
+        r"""The training range: the :math:`q` and :math:`1-q` quantiles of :math:`t` (0.1%, 99.9%)."""
+        z = float(scipy.stats.norm.ppf(1 - q))
+        return float(np.exp(self.mean - z * self.std)), float(np.exp(self.mean + z * self.std))
+
+
+@dataclasses.dataclass(frozen=True)
+class ScheduleUniform:
+    r"""DDPM's times: the step :math:`k` uniform on 1..T, :math:`t = (1-\bar\alpha_k)/\bar\alpha_k`
+    (Ho et al. 2020, Alg. 1, read through the bridge). ``alphabars``: a tuple, (T,).
+    A discrete law: it has no density, so ``integral=True`` is refused."""
+
+    alphabars: tuple
+
+    def __post_init__(self):
+        ab = np.asarray(self.alphabars, dtype=np.float64)
+        if ab.ndim != 1 or len(ab) < 1 or not np.all((ab > 0) & (ab < 1)):
+            raise ValueError(f"alphabars must be a 1-D schedule in (0, 1); got shape {ab.shape}")
+        object.__setattr__(self, "alphabars", tuple(float(a) for a in ab))
+
+    def times(self):
+        """The schedule's VE times, (T,)."""
+        ab = np.asarray(self.alphabars)
+        return (1.0 - ab) / ab  # schedules.ve_time, in numpy: the times are data, not traced
+
+    def sample(self, key, n: int, dtype=None):
+        """``n`` draws, shape (n,)."""
+        t = jnp.asarray(self.times(), dtype or jnp.result_type(float))
+        return t[jax.random.randint(key, (n,), 0, t.shape[0])]
+
+    def log_prob(self, t):
+        raise ValueError(
+            "ScheduleUniform is discrete: it has no density (integral=True is refused)"
+        )
+
+    def quadrature(self, n: int = 0):
+        """Every step with weight 1/T (``n`` is ignored: the law is discrete)."""
+        t = self.times()
+        return t, np.full(t.shape, 1.0 / len(t))
+
+    def support(self):
+        """The smallest and the largest time of the schedule."""
+        t = self.times()
+        return float(t.min()), float(t.max())
 
 
 # ---------------------------------------------------------------------------------------------
@@ -170,12 +228,6 @@ def as_denoiser(model, target: str = "denoiser"):
     return lambda z, t: to_denoiser(model(z, t), z, t, target)
 
 
-def as_score(model, target: str = "denoiser"):
-    r"""The function :math:`(z,t)\mapsto\hat s = (\hat y - z)/t` (M11) for :func:`diffcourse.reverse.sample`."""
-    denoise = as_denoiser(model, target)
-    return lambda z, t: schedules.denoiser_to_score(denoise(z, t), z, t)
-
-
 # ---------------------------------------------------------------------------------------------
 # the loss
 
@@ -188,30 +240,31 @@ def _per_sample(a):
 def _check_batch(model, y):
     if np.ndim(y) < 2 or np.shape(y)[0] < 1:
         raise ValueError(f"y must be a batch of shape (n, ...) with n >= 1; got {np.shape(y)}")
-    dim = getattr(model, "dim", None)
-    if isinstance(dim, int) and np.ndim(y) == 2 and np.shape(y)[1] != dim:
-        raise ValueError(f"y must have shape (n, {dim}) for this model; got {np.shape(y)}")
+    shape = getattr(model, "shape", None)
+    if isinstance(shape, tuple) and tuple(np.shape(y)[1:]) != shape:
+        want = ", ".join(str(a) for a in shape)
+        raise ValueError(f"y must have shape (n, {want}) for this model; got {np.shape(y)}")
 
 
-def dsm_terms(model, y, t, eps, *, target: str = "denoiser", weighting="vlb"):
+def dsm_terms(model, y, t, eps, *, target: str = "denoiser", weighting="vlb", c=None):
     r"""The per-sample terms :math:`w(t_i)\,c(t_i)\,\|r_i\|^2` of the DSM loss, shape (n,).
 
     ``y``: (n, ...) data; ``t``: (n,) times; ``eps``: like ``y``; :math:`z_i = y_i+\sqrt{t_i}\epsilon_i`.
     The residual :math:`r` is the target's own: :math:`y-\hat y`, :math:`\epsilon-\hat\epsilon` or
     :math:`(y-z)/t-\hat s`, and :math:`c(t)` (:func:`error_scale`) makes each term equal to
-    :math:`w(t)\|y-\hat y\|^2` whatever the target.
+    :math:`w(t)\|y-\hat y\|^2` whatever the target. ``c``: None or one condition per sample.
     """
     _check_target(target)
     w = weight_fn(weighting)
-    return w(t) * _scaled_residual(model, y, t, eps, target)
+    return w(t) * _scaled_residual(model, y, t, eps, target, c)
 
 
 @eqx.filter_jit
-def _scaled_residual(model, y, t, eps, target):
+def _scaled_residual(model, y, t, eps, target, c):
     r""":math:`c(t)\,\|r\|^2` per sample: the target's residual converted to :math:`\|y-\hat y\|^2`."""
     b = _per_sample(y)
     z = y + b(jnp.sqrt(t)) * eps
-    out = jax.vmap(model)(z, t)
+    out = jax.vmap(model)(z, t) if c is None else jax.vmap(model)(z, t, c)
     native = {"denoiser": y, "eps": eps, "score": (y - z) / b(t)}[target]
     sq = jnp.sum((native - out).reshape(y.shape[0], -1) ** 2, axis=1)
     return error_scale(target, t) * sq
@@ -226,6 +279,8 @@ def dsm_loss(
     weighting="vlb",
     t_sampler=LogUniform(),
     integral: bool = False,
+    per_dim: bool = False,
+    c=None,
 ):
     r"""Monte Carlo estimate of the denoising score-matching loss on a batch ``y`` (n, ...).
 
@@ -234,38 +289,53 @@ def dsm_loss(
 
     (each term computed in the ``target``'s own residual, :func:`dsm_terms`). With
     ``integral=True`` each term is divided by :math:`p(t_i)`, estimating
-    :math:`\int w(t)\,E\|y-\hat y\|^2\,dt` over the support of ``t_sampler``. Sources: McAllester
-    M5–M7, Vincent 2011, Ho et al. 2020 eq. 14, Karras et al. 2022 eq. 2 and 8. Scalar.
+    :math:`\int w(t)\,E\|y-\hat y\|^2\,dt` over the support of ``t_sampler``; ``per_dim=True``
+    divides by the number of coordinates of one sample; ``c``: one condition per sample (class
+    labels), passed to ``model(z, t, c)``. Sources: McAllester 2023 (denoising as regression, the
+    VLB as an integral over t), Vincent 2011, Ho et al. 2020 eq. 14, Karras et al. 2022 eq. 2 and 8.
+    Scalar.
     """
     _check_batch(model, y)
     key_t, key_eps = jax.random.split(key)
     y = jnp.asarray(y)
     t = t_sampler.sample(key_t, y.shape[0], y.dtype)
     eps = jax.random.normal(key_eps, y.shape, y.dtype)
-    terms = dsm_terms(model, y, t, eps, target=target, weighting=weighting)
+    terms = dsm_terms(model, y, t, eps, target=target, weighting=weighting, c=c)
     if integral:
         terms = terms * jnp.exp(-t_sampler.log_prob(t))
+    if per_dim:
+        terms = terms / np.prod(y.shape[1:])
     return jnp.mean(terms)
 
 
-def make_loss_fn(*, target="denoiser", weighting="vlb", t_sampler=LogUniform(), integral=False):
+def make_loss_fn(
+    *, target="denoiser", weighting="vlb", t_sampler=LogUniform(), integral=False, per_dim=False
+):
     """``loss_fn(model, key, batch)`` = :func:`dsm_loss` with these settings, for :func:`diffcourse.train.fit`.
 
+    ``batch``: the data ``y`` (n, ...), or a pair ``(y, c)`` with one condition per sample.
     The settings are checked here, once, before any tracing."""
     _check_target(target)
     weight_fn(weighting)
-    if not (hasattr(t_sampler, "sample") and hasattr(t_sampler, "log_prob")):
-        raise ValueError(f"t_sampler must be a LogUniform or LogNormal; got {t_sampler!r}")
+    if not all(hasattr(t_sampler, a) for a in ("sample", "log_prob", "support")):
+        raise ValueError(
+            f"t_sampler must be a LogUniform, LogNormal or ScheduleUniform; got {t_sampler!r}"
+        )
+    if integral and isinstance(t_sampler, ScheduleUniform):
+        t_sampler.log_prob(None)  # raises: a discrete law has no density
 
     def loss_fn(model, key, batch):
+        y, c = batch if isinstance(batch, tuple) else (batch, None)
         return dsm_loss(
             model,
             key,
-            batch,
+            y,
             target=target,
             weighting=weighting,
             t_sampler=t_sampler,
             integral=integral,
+            per_dim=per_dim,
+            c=c,
         )
 
     return loss_fn

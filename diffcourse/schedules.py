@@ -7,7 +7,7 @@ DDPM (Ho et al. 2020, eq. 2 and 4) runs the variance-preserving chain
           \qquad \bar\alpha_t = \prod_{s\le t} (1-\beta_s).
 
 McAllester (arXiv 2301.11108) uses the variance-exploding process :math:`z(t) = y + \sqrt t\,\epsilon`.
-The two are the same process seen through the *bridge* (MCALLESTER.md §2)
+The two are the same process seen through the *bridge* (McAllester 2023, §2)
 
 .. math:: y = x_0,\qquad z = x_t/\sqrt{\bar\alpha_t},\qquad t_{VE} = (1-\bar\alpha_t)/\bar\alpha_t
           = 1/\mathrm{SNR},
@@ -26,35 +26,36 @@ from diffcourse import _validate as v
 
 def linear_betas(T: int = 1000, beta_start: float = 1e-4, beta_end: float = 0.02):
     r"""The linear schedule of Ho et al. 2020 §4: :math:`\beta_t` evenly spaced from
-    ``beta_start`` to ``beta_end``, :math:`t = 1..T`. Returns shape ``(T,)``."""
+    ``beta_start`` to ``beta_end``, for the steps :math:`k = 1..T`. Returns shape ``(T,)``."""
     T = v.positive_int("T", T)
     v.in_open_interval("beta_start", beta_start, 0.0, 1.0)
     v.in_open_interval("beta_end", beta_end, 0.0, 1.0)
     return jnp.linspace(beta_start, beta_end, T)
 
 
-def cosine_alphabar(t, T: int = 1000, s: float = 0.008):
+def cosine_alphabar(k, T: int = 1000, offset: float = 0.008):
     r"""The cosine :math:`\bar\alpha` of Nichol & Dhariwal 2021, eq. 17 (before clipping):
 
-    .. math:: \bar\alpha_t = f(t)/f(0),\qquad f(t) = \cos^2\!\Big(\frac{t/T + s}{1+s}\,\frac\pi2\Big).
+    .. math:: \bar\alpha_k = f(k)/f(0),\qquad f(k) = \cos^2\!\Big(\frac{k/T + o}{1+o}\,\frac\pi2\Big),
 
-    ``t`` may be any array of steps in [0, T] (also non-integer)."""
-    f = lambda u: jnp.cos((u / T + s) / (1 + s) * jnp.pi / 2) ** 2
-    return f(jnp.asarray(t, dtype=float)) / f(0.0)
+    with the paper's offset :math:`o` (its ``s`` = 0.008). ``k``: any array of step indices in
+    [0, T] (also non-integer); the course keeps ``t`` for the VE time and ``s`` for the next time."""
+    f = lambda u: jnp.cos((u / T + offset) / (1 + offset) * jnp.pi / 2) ** 2
+    return f(jnp.asarray(k, dtype=float)) / f(0.0)
 
 
-def cosine_betas(T: int = 1000, s: float = 0.008, max_beta: float = 0.999):
+def cosine_betas(T: int = 1000, offset: float = 0.008, max_beta: float = 0.999):
     r"""The cosine schedule of Nichol & Dhariwal 2021, eq. 17 and the text after it:
 
     .. math:: \beta_t = \min\big(1 - \bar\alpha_t/\bar\alpha_{t-1},\ \text{max\_beta}\big),
-              \quad t = 1..T,
+              \quad k = 1..T,
 
     with :math:`\bar\alpha_t` from :func:`cosine_alphabar`. The clip (0.999 in the paper) keeps the
     last step from being singular. Returns shape ``(T,)``."""
     T = v.positive_int("T", T)
-    v.positive("s", s)
+    v.positive("offset", offset)
     v.in_open_interval("max_beta", max_beta, 0.0, 1.0)
-    ab = cosine_alphabar(jnp.arange(T + 1), T, s)
+    ab = cosine_alphabar(jnp.arange(T + 1), T, offset)
     return jnp.minimum(1.0 - ab[1:] / ab[:-1], max_beta)
 
 
@@ -160,7 +161,7 @@ def ddpm_posterior(x0, x_t, alphabar_t, alphabar_prev):
 
 def ve_time(alphabar):
     r"""McAllester's time of a DDPM step: :math:`t_{VE} = (1-\bar\alpha)/\bar\alpha = 1/\mathrm{SNR}`
-    (MCALLESTER.md §2). ``alphabar`` in (0, 1]; returns t >= 0."""
+    (McAllester 2023, §2). ``alphabar`` in (0, 1]; returns t >= 0."""
     v.in_open_interval("alphabar", alphabar, 0.0, 1.0 + 1e-12)
     alphabar = jnp.asarray(alphabar)
     return (1.0 - alphabar) / alphabar
@@ -173,7 +174,7 @@ def alphabar_from_ve_time(t):
 
 
 def x_to_z(x, alphabar):
-    r"""DDPM state to VE state: :math:`z = x_t/\sqrt{\bar\alpha_t}` (MCALLESTER.md §2)."""
+    r"""DDPM state to VE state: :math:`z = x_t/\sqrt{\bar\alpha_t}` (McAllester 2023, §2)."""
     v.in_open_interval("alphabar", alphabar, 0.0, 1.0 + 1e-12)
     return x / jnp.sqrt(alphabar)
 
@@ -188,13 +189,13 @@ def z_to_x(z, alphabar):
 
 
 def eps_to_denoiser(eps, z, t):
-    r""":math:`E[y\mid z] = z - \sqrt t\,\hat\epsilon` (MCALLESTER.md §2)."""
+    r""":math:`E[y\mid z] = z - \sqrt t\,\hat\epsilon` (McAllester 2023, §2)."""
     v.positive("t", t)
     return z - jnp.sqrt(t) * eps
 
 
 def denoiser_to_eps(yhat, z, t):
-    r""":math:`\hat\epsilon = (z - E[y\mid z])/\sqrt t` (MCALLESTER.md §2)."""
+    r""":math:`\hat\epsilon = (z - E[y\mid z])/\sqrt t` (McAllester 2023, §2)."""
     v.positive("t", t)
     return (z - yhat) / jnp.sqrt(t)
 
@@ -205,48 +206,7 @@ def denoiser_to_score(yhat, z, t):
     return (yhat - z) / t
 
 
-def score_to_denoiser(s, z, t):
-    r"""Tweedie's formula: :math:`E[y\mid z] = z + t\,\nabla_z\ln p_t(z)`."""
+def score_to_denoiser(score, z, t):
+    r"""Tweedie's formula (Robbins 1956, Efron 2011): :math:`E[y\mid z] = z + t\,\nabla_z\ln p_t(z)`."""
     v.positive("t", t)
-    return z + t * s
-
-
-def eps_to_score(eps, t):
-    r""":math:`\nabla_z\ln p_t(z) = -\hat\epsilon/\sqrt t` (MCALLESTER.md §2)."""
-    v.positive("t", t)
-    return -eps / jnp.sqrt(t)
-
-
-def score_to_eps(s, t):
-    r""":math:`\hat\epsilon = -\sqrt t\,\nabla_z\ln p_t(z)`."""
-    v.positive("t", t)
-    return -jnp.sqrt(t) * s
-
-
-# In DDPM variables (x_t, alphabar):
-
-
-def x0_from_eps(x_t, eps, alphabar):
-    r""":math:`\hat x_0 = (x_t - \sqrt{1-\bar\alpha}\,\hat\epsilon)/\sqrt{\bar\alpha}`
-    (Ho et al. 2020, eq. 4 solved for x0)."""
-    v.in_open_interval("alphabar", alphabar, 0.0, 1.0)
-    return (x_t - jnp.sqrt(1.0 - alphabar) * eps) / jnp.sqrt(alphabar)
-
-
-def eps_from_x0(x_t, x0, alphabar):
-    r""":math:`\hat\epsilon = (x_t - \sqrt{\bar\alpha}\,\hat x_0)/\sqrt{1-\bar\alpha}`."""
-    v.in_open_interval("alphabar", alphabar, 0.0, 1.0)
-    return (x_t - jnp.sqrt(alphabar) * x0) / jnp.sqrt(1.0 - alphabar)
-
-
-def score_x_from_eps(eps, alphabar):
-    r"""Score of the DDPM marginal: :math:`\nabla_x\ln q_t(x) = -\hat\epsilon/\sqrt{1-\bar\alpha}`
-    (MCALLESTER.md §2; Song et al. 2021, eq. 4 with the Gaussian kernel)."""
-    v.in_open_interval("alphabar", alphabar, 0.0, 1.0)
-    return -eps / jnp.sqrt(1.0 - alphabar)
-
-
-def eps_from_score_x(s, alphabar):
-    r"""Inverse of :func:`score_x_from_eps`: :math:`\hat\epsilon = -\sqrt{1-\bar\alpha}\,\nabla_x\ln q_t`."""
-    v.in_open_interval("alphabar", alphabar, 0.0, 1.0)
-    return -jnp.sqrt(1.0 - alphabar) * s
+    return z + t * score

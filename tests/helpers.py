@@ -2,19 +2,21 @@
 
 import equinox as eqx
 import jax
+import jax.numpy as jnp
+import numpy as np
 
 
 def perturb(model, key, scale: float = 0.1):
     """Add N(0, scale^2) noise to every float array of ``model``.
 
     A fresh U-Net outputs exactly 0 (its last convolutions start at zero); perturbing every weight
-    gives a generic network whose output depends on all of its inputs.
+    gives a generic network whose output depends on all of its inputs. The noise is drawn with
+    numpy (seeded by ``key``): no JAX op per parameter shape, so nothing is compiled.
     """
+    rng = np.random.default_rng(np.asarray(jax.random.key_data(key)).ravel().tolist())
     params, static = eqx.partition(model, eqx.is_inexact_array)
     leaves, tree = jax.tree.flatten(params)
-    keys = jax.random.split(key, len(leaves))
     leaves = [
-        p + scale * jax.random.normal(k, p.shape, p.dtype)
-        for p, k in zip(leaves, keys, strict=True)
+        jnp.asarray(np.asarray(p) + scale * rng.standard_normal(p.shape), p.dtype) for p in leaves
     ]
     return eqx.combine(jax.tree.unflatten(tree, leaves), static)

@@ -14,6 +14,7 @@ from scipy import integrate
 from diffcourse import losses, schedules
 from diffcourse.data import toys
 from diffcourse.nets.mlp import MLP
+from diffcourse.nets.precond import Preconditioned
 from diffcourse.populations import GaussianMixture
 
 KEY = jax.random.PRNGKey(7)
@@ -199,7 +200,7 @@ class Net(eqx.Module):
 
 
 def _net(read_as="denoiser"):
-    return Net(MLP(jax.random.PRNGKey(3), 2, width=16, depth=2, precondition=False), read_as)
+    return Net(MLP(jax.random.PRNGKey(3), 2, width=16, depth=2), read_as)
 
 
 @pytest.mark.parametrize("sampler", [losses.LogUniform(1e-3, 1e2), losses.LogNormal()])
@@ -274,7 +275,7 @@ def test_t_samplers_match_their_densities():
 
 
 def test_bad_input_is_rejected(pop):
-    m = MLP(jax.random.PRNGKey(0), 2, width=8, depth=1)
+    m = Preconditioned(MLP(jax.random.PRNGKey(0), 2, width=8, depth=1), shape=(2,))
     y = pop.sample(KEY, 8)
     with pytest.raises(ValueError, match="y must be a batch"):
         losses.dsm_loss(m, KEY, y[:, 0])
@@ -292,9 +293,33 @@ def test_bad_input_is_rejected(pop):
         losses.LogUniform(0.0, 1.0)
     with pytest.raises(ValueError, match="std must be positive"):
         losses.LogNormal(0.0, 0.0)
-    with pytest.raises(ValueError, match="s2 must be positive"):
+    with pytest.raises(ValueError, match="sigma_data must be positive"):
         losses.edm_weighting(-1.0)
+    with pytest.raises(ValueError, match="no density"):
+        losses.make_loss_fn(t_sampler=losses.ScheduleUniform((0.9, 0.5)), integral=True)
     with pytest.raises(ValueError, match="n must be a positive integer"):
         losses.mmse(KEY, pop, 1.0, n=0)
     with pytest.raises(ValueError, match="t must be positive"):
         losses.denoiser_error(KEY, m, pop, jnp.array([0.1, 0.0]))
+
+
+def test_per_dim_and_schedule_uniform():
+    """per_dim divides by the coordinates of one sample; ScheduleUniform draws DDPM's VE times with
+    equal weight (chi-square over the 4 steps of a small schedule, p > 1e-3)."""
+    from scipy import stats
+
+    f = _net()
+    y = jax.random.normal(KEY, (64, 2))
+    a = losses.dsm_loss(f, KEY, y, weighting="eps")
+    b = losses.dsm_loss(f, KEY, y, weighting="eps", per_dim=True)
+    np.testing.assert_allclose(a, 2 * b, rtol=1e-12)
+    ab = (0.9, 0.6, 0.3, 0.1)
+    s = losses.ScheduleUniform(ab)
+    t = np.asarray(s.sample(KEY, 4000))
+    want = (1 - np.array(ab)) / np.array(ab)
+    counts = np.array([np.sum(np.isclose(t, w)) for w in want])
+    assert counts.sum() == 4000 and stats.chisquare(counts).pvalue > 1e-3
+    assert s.support() == pytest.approx((want.min(), want.max()))
+    lo, hi = losses.LogNormal(-2.4, 2.4).support()
+    assert stats.norm(-2.4, 2.4).cdf(np.log(hi)) == pytest.approx(0.999)
+    assert stats.norm(-2.4, 2.4).cdf(np.log(lo)) == pytest.approx(0.001)

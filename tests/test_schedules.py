@@ -63,7 +63,7 @@ def test_alphabar_strictly_decreasing_in_unit_interval(betas):
         (lambda: S.q_step_mean_var(jnp.ones(3), 1.2), "betas must lie in"),
         (lambda: S.snr(1.0), "alphabar must lie in"),
         (lambda: S.ve_time(0.0), "alphabar must lie in"),
-        (lambda: S.eps_to_score(jnp.ones(2), 0.0), "t must be positive"),
+        (lambda: S.denoiser_to_score(jnp.ones(2), jnp.ones(2), 0.0), "t must be positive"),
         (lambda: S.alphabar_from_ve_time(-1.0), "t must be non-negative"),
         (lambda: S.ddpm_posterior(0.0, 0.0, 0.5, 0.4), "alphabar_t must be smaller"),
         (
@@ -181,17 +181,12 @@ def test_conversions_are_inverse_to_each_other(ab):
     # round trips
     close(S.denoiser_to_eps(S.eps_to_denoiser(e, z, t), z, t), e)
     close(S.score_to_denoiser(S.denoiser_to_score(y, z, t), z, t), y)
-    close(S.score_to_eps(S.eps_to_score(e, t), t), e)
-    close(S.eps_from_x0(x, S.x0_from_eps(x, e, ab), ab), e)
-    close(S.eps_from_score_x(S.score_x_from_eps(e, ab), ab), e)
-    # the triangle eps -> denoiser -> score equals eps -> score
-    close(S.denoiser_to_score(S.eps_to_denoiser(e, z, t), z, t), S.eps_to_score(e, t))
-    # DDPM x0-prediction is the VE denoiser; the true eps gives back y exactly
-    close(S.x0_from_eps(x, e, ab), S.eps_to_denoiser(e, z, t))
-    close(S.x0_from_eps(x, eps, ab), y)
-    close(S.eps_from_x0(x, y, ab), eps)
-    # nabla_z ln p_t = sqrt(ab) nabla_x ln q_t (MCALLESTER.md §2)
-    close(S.eps_to_score(e, t), jnp.sqrt(ab) * S.score_x_from_eps(e, ab))
+    # the triangle eps -> denoiser -> score equals -eps / sqrt(t)
+    close(S.denoiser_to_score(S.eps_to_denoiser(e, z, t), z, t), -e / jnp.sqrt(t))
+    # DDPM x0-prediction (Ho et al. eq. 15) is the VE denoiser; the true eps gives back y exactly
+    close((x - jnp.sqrt(1 - ab) * e) / jnp.sqrt(ab), S.eps_to_denoiser(e, z, t))
+    close(S.eps_to_denoiser(eps, z, t), y)
+    close(S.denoiser_to_eps(y, z, t), eps)
 
 
 def test_scores_agree_with_autodiff_of_the_gaussian_marginal():
@@ -206,7 +201,9 @@ def test_scores_agree_with_autodiff_of_the_gaussian_marginal():
     x = S.z_to_x(z, ab)
     score_x = jax.grad(lambda x: stats_logpdf(x, jnp.sqrt(ab) * m, 1.0))(x)
     eps = S.denoiser_to_eps(yhat, z, t)
-    np.testing.assert_allclose(S.score_x_from_eps(eps, ab), score_x, rtol=1e-12)
+    # nabla_x ln q_t = -eps / sqrt(1 - ab) = nabla_z ln p_t / sqrt(ab)
+    np.testing.assert_allclose(-eps / jnp.sqrt(1 - ab), score_x, rtol=1e-12)
+    np.testing.assert_allclose(S.denoiser_to_score(yhat, z, t) / jnp.sqrt(ab), score_x, rtol=1e-12)
 
 
 def stats_logpdf(x, mean, var):
