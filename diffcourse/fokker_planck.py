@@ -11,8 +11,11 @@ Brownian motion (f = 0, g = 1) gives the heat equation with D = 1/2.
 **Scheme.** Cells of width :math:`h` with centres :math:`x_i` on [a, b]; :math:`p_i` is the density
 at the centre. The flux through the face :math:`x_{i+1/2}` is central,
 
-.. math:: F_{i+1/2} = f(x_{i+1/2})\,\frac{p_i + p_{i+1}}2 - \frac{D_{i+1}p_{i+1} - D_i p_i}{2h},
-          \qquad D_i = g(x_i)^2,
+.. math:: F_{i+1/2} = f(x_{i+1/2})\,\frac{p_i + p_{i+1}}2 - \frac{a_{i+1}p_{i+1} - a_i p_i}{2h},
+          \qquad a_i = g(x_i)^2,
+
+(:math:`a = g^2` is *twice* the diffusion constant of the course, :math:`D = g^2/2`: Brownian
+motion has :math:`a = 1`, :math:`D = 1/2`)
 
 and zero through the two boundary faces, so :math:`\sum_i p_i h` is conserved exactly (the fluxes
 telescope). Time stepping is explicit Euler, :math:`p^{n+1} = p^n - \tfrac{\Delta t}{h}(F_{i+1/2} - F_{i-1/2})`.
@@ -21,9 +24,9 @@ Error :math:`O(h^2 + \Delta t)`, and with :math:`\Delta t \propto h^2`: **second
 **Stability and positivity.** :math:`p^{n+1}` is a combination of :math:`p^n` with non-negative
 coefficients, hence :math:`p \ge 0` and the scheme is stable in :math:`L^1`, when
 
-1. the cell Péclet condition holds: :math:`|f(x_{i+1/2})|\,h \le \min(D_i, D_{i+1})` at every face;
-2. the CFL condition holds: :math:`\Delta t\,\big(\frac{f_{i+1/2} - f_{i-1/2}}{2h} + \frac{D_i}{h^2}\big) \le 1`
-   in every cell (for constant D roughly :math:`\Delta t \le h^2/D`).
+1. the cell Péclet condition holds: :math:`|f(x_{i+1/2})|\,h \le \min(a_i, a_{i+1})` at every face;
+2. the CFL condition holds: :math:`\Delta t\,\big(\frac{f_{i+1/2} - f_{i-1/2}}{2h} + \frac{a_i}{h^2}\big) \le 1`
+   in every cell (for constant g roughly :math:`\Delta t \le h^2/g^2 = h^2/(2D)`, notebook 01's limit).
 
 :func:`solve` checks both, picks :math:`\Delta t` from the second (or rejects one that breaks it), and
 raises a ValueError that says how to fix the grid when the first fails.
@@ -54,7 +57,7 @@ def _spacing(x):
 
 @eqx.filter_jit
 def _coefficients(sde, x, t):
-    """Drift at the interior faces (n-1,) and D = g^2 at the centres (n,)."""
+    """Drift at the interior faces (n-1,) and a = g^2 (= 2D) at the centres (n,)."""
     faces = 0.5 * (x[1:] + x[:-1])
     f = jax.vmap(lambda xi: jnp.reshape(sde.drift(xi[None], t), ())[()])(faces)
     g = jax.vmap(lambda xi: jnp.reshape(sde.diffusion(xi[None], t), -1)[0])(x)
@@ -65,8 +68,8 @@ def flux_divergence(sde, p, x, t):
     r"""The right-hand side :math:`-(F_{i+1/2} - F_{i-1/2})/h` of the scheme, zero boundary flux.
     ``p`` and ``x`` have shape (n,); returns (n,)."""
     h = _spacing(x)
-    f, D = _coefficients(sde, x, t)
-    F = f * 0.5 * (p[1:] + p[:-1]) - (D[1:] * p[1:] - D[:-1] * p[:-1]) / (2 * h)
+    f, a = _coefficients(sde, x, t)
+    F = f * 0.5 * (p[1:] + p[:-1]) - (a[1:] * p[1:] - a[:-1] * p[:-1]) / (2 * h)
     F = jnp.concatenate([jnp.zeros(1, F.dtype), F, jnp.zeros(1, F.dtype)])
     return -(F[1:] - F[:-1]) / h
 
@@ -76,19 +79,19 @@ def stable_dt(sde, x, t) -> float:
     condition (1) fails."""
     xs = np.asarray(x)
     h = (xs[-1] - xs[0]) / (xs.size - 1)
-    f, D = (np.asarray(a) for a in _coefficients(sde, jnp.asarray(x), jnp.asarray(t, float)))
-    if np.any(D < 0) or not np.all(np.isfinite(D)):
+    f, a = (np.asarray(c) for c in _coefficients(sde, jnp.asarray(x), jnp.asarray(t, float)))
+    if np.any(a < 0) or not np.all(np.isfinite(a)):
         raise ValueError("diffusion g(x, t)^2 must be non-negative and finite on the grid")
     # coefficient of p_{i+1} in dp_i/dt and of p_i in dp_{i+1}/dt must be >= 0
-    bad = (f * h > D[1:] * (1 + 1e-12)) | (-f * h > D[:-1] * (1 + 1e-12))
+    bad = (f * h > a[1:] * (1 + 1e-12)) | (-f * h > a[:-1] * (1 + 1e-12))
     if np.any(bad):
-        need = np.min(np.minimum(D[:-1], D[1:])[bad] / np.abs(f[bad]))
+        need = np.min(np.minimum(a[:-1], a[1:])[bad] / np.abs(f[bad]))
         raise ValueError(
             f"x: the cell Péclet condition |f| h <= g^2 fails at t={float(t):g} (h={h:.4g}); "
             f"use a grid spacing h <= {need:.4g} (more cells or a smaller domain)"
         )
-    right = np.concatenate([f / 2 + D[:-1] / (2 * h), [0.0]])  # outflow through the right face
-    left = np.concatenate([[0.0], -f / 2 + D[1:] / (2 * h)])  # outflow through the left face
+    right = np.concatenate([f / 2 + a[:-1] / (2 * h), [0.0]])  # outflow through the right face
+    left = np.concatenate([[0.0], -f / 2 + a[1:] / (2 * h)])  # outflow through the left face
     rate = (right + left) / h
     return float(1.0 / np.max(rate)) if np.max(rate) > 0 else math.inf
 
@@ -142,3 +145,27 @@ def cdf(p, x, z):
     edges = jnp.concatenate([x[:1] - h / 2, x + h / 2])
     c = jnp.concatenate([jnp.zeros(1), jnp.cumsum(p) * h])
     return jnp.interp(z, edges, c / c[-1])
+
+
+def stationary_density(sde, x):
+    r"""The zero-flux (stationary) solution of the Fokker–Planck equation of a time-independent
+    SDE, :math:`F = fp - \tfrac12\partial_x(g^2p) = 0`:
+
+    .. math:: p_\infty(x) \propto \frac{1}{g(x)^2}\exp\Big(\int^x \frac{2f(s)}{g(s)^2}\,ds\Big)
+
+    (Risken 1989, eq. 5.3; for constant g, :math:`p_\infty \propto e^{2\int f/g^2}`), the integral by
+    the trapezoid rule on the cell centres ``x``, normalised to :math:`\sum_i p_i h = 1`. For OU it
+    is :math:`\mathcal N(\mu, \sigma^2/2\theta)`; for the Langevin SDE
+    :math:`f = \tfrac12\nabla\ln p`, :math:`g = 1` it is :math:`p`. Shape (n,)."""
+    return _stationary_density(sde, jnp.asarray(x))
+
+
+@eqx.filter_jit
+def _stationary_density(sde, x):
+    f = jax.vmap(lambda xi: jnp.reshape(sde.drift(xi[None], 0.0), ())[()])(x)
+    g2 = jax.vmap(lambda xi: jnp.reshape(sde.diffusion(xi[None], 0.0), -1)[0])(x) ** 2
+    q = 2 * f / g2
+    phi = jnp.concatenate([jnp.zeros(1), jnp.cumsum(0.5 * (q[1:] + q[:-1]) * jnp.diff(x))])
+    logp = phi - jnp.log(g2)
+    p = jnp.exp(logp - jnp.max(logp))
+    return p / (jnp.sum(p) * _spacing(x))

@@ -15,7 +15,9 @@ GeometricBrownian     dS = mu S dt + sigma S dW                   lognormal
 
 Euler–Maruyama (Kloeden & Platen 1992, §9.1) is
 :math:`x_{n+1} = x_n + f(x_n, t_n)\,\Delta t_n + g(x_n, t_n)\,\Delta W_n`,
-:math:`\Delta W_n \sim \mathcal N(0, \Delta t_n I)`: strong order 1/2, weak order 1.
+:math:`\Delta W_n \sim \mathcal N(0, \Delta t_n I)`: strong order 1/2 and weak order 1 in
+general; strong order 1 when the noise is additive (g independent of x: Brownian motion, OU, VP),
+where EM coincides with Milstein's scheme (Kloeden & Platen 1992, §10.3).
 """
 
 from collections.abc import Callable
@@ -94,6 +96,31 @@ class OrnsteinUhlenbeck(eqx.Module):
         decay = jnp.exp(-self.theta * t)
         mu, var_inf = self.stationary()
         return mu + (m0 - mu) * decay, v0 * decay**2 + var_inf * (1 - decay**2)
+
+    def exact_from_path(self, x0, ts, W):
+        r"""The solution at ``ts[-1] = T`` driven by the Brownian path ``W`` sampled at ``ts``
+        (``W[..., k, :]`` at ``ts[k]``, ``W[..., 0, :] = 0``): integrating by parts,
+
+        .. math:: x(T) = \mu + (x_0-\mu)e^{-\theta T}
+                  + \sigma\Big(W(T) - \theta\int_0^T e^{-\theta(T-s)}W(s)\,ds\Big),
+
+        the Riemann integral by the trapezoid rule on ``ts`` (error :math:`O(h^{3/2})`, far
+        below the EM error on any coarser grid)."""
+        ts = jnp.asarray(ts)
+        T = ts[-1]
+        w = jnp.exp(-self.theta * (T - ts))[:, None] * W
+        integral = jnp.sum(0.5 * (w[..., 1:, :] + w[..., :-1, :]) * jnp.diff(ts)[:, None], axis=-2)
+        noise = self.sigma * (W[..., -1, :] - self.theta * integral)
+        return self.mu + (x0 - self.mu) * jnp.exp(-self.theta * T) + noise
+
+    def em_stationary_variance(self, dt):
+        r"""Stationary variance of the Euler–Maruyama chain
+        :math:`x \leftarrow x + \theta(\mu - x)\Delta t + \sigma\Delta W`: from
+        :math:`v = (1-\theta\Delta t)^2 v + \sigma^2\Delta t`,
+        :math:`v = \sigma^2/(2\theta - \theta^2\Delta t)`, above the exact
+        :math:`\sigma^2/(2\theta)` by the factor :math:`1/(1 - \theta\Delta t/2)` (needs
+        :math:`\theta\Delta t < 2`)."""
+        return self.sigma**2 / (2 * self.theta - self.theta**2 * dt)
 
 
 class VPProcess(eqx.Module):
@@ -258,13 +285,17 @@ def strong_errors(key, process, x0: float, T: float, n_fine: int, factors, n_pat
     r"""Strong error :math:`E|x_{EM}(T) - x(T)|` of Euler–Maruyama against the exact solution
     ``process.exact(x0, T, W(T))`` driven by the *same* Brownian path, for steps
     :math:`\Delta t = T\,R/n_{fine}`, R in ``factors`` (each dividing ``n_fine``): the coarse
-    increments are sums of R fine ones. Returns (dts, errors), numpy arrays."""
+    increments are sums of R fine ones. A process without ``exact`` (OU) gives its solution
+    from the whole fine path, ``process.exact_from_path``. Returns (dts, errors), numpy arrays."""
     for R in factors:
         if n_fine % R:
             raise ValueError(f"factors must divide n_fine = {n_fine}; got {R}")
     dW = jax.random.normal(key, (n_paths, n_fine, 1)) * jnp.sqrt(T / n_fine)
     W = jnp.concatenate([jnp.zeros((n_paths, 1, 1)), jnp.cumsum(dW, axis=1)], axis=1)
-    exact = process.exact(x0, T, W[:, -1])
+    if hasattr(process, "exact"):
+        exact = process.exact(x0, T, W[:, -1])
+    else:
+        exact = process.exact_from_path(x0, jnp.linspace(0.0, T, n_fine + 1), W)
     errs = [
         float(jnp.mean(jnp.abs(_em_coarse(process, x0, T, W, jnp.asarray(R)) - exact)))
         for R in factors
@@ -360,10 +391,14 @@ def mc_call_price(key, S0, K, r, sigma, T, n_paths: int, n_steps: int | None = N
     return float(payoff.mean()), float(payoff.std() / np.sqrt(n_paths))
 
 
-def mixture_marginal_pdf(process, x, t, weights, m0s, v0s):
+def mixture_marginal_pdf(process, x, t, weights, m0s=None, v0s=None):
     r"""Density at ``x`` of x(t) for a linear process (Brownian, OU, VP) started from the 1-D
     Gaussian mixture :math:`\sum_k w_k\,\mathcal N(m_k, v_k)`; ``t`` a scalar. Each component moves by
-    ``process.gaussian_marginal``. ``x`` any shape; ``weights, m0s, v0s`` shape (K,)."""
+    ``process.gaussian_marginal``. ``x`` any shape; ``weights, m0s, v0s`` shape (K,), or a 1-D
+    :class:`~diffcourse.populations.GaussianMixture` in place of ``weights`` (and no others)."""
+    if m0s is None:
+        pop = weights
+        weights, m0s, v0s = pop.weights, pop.means[:, 0], pop.covs[:, 0, 0]
     args = (jnp.asarray(a, float) for a in (x, t, weights, m0s, v0s))
     return _mixture_marginal_pdf(process, *args)
 
@@ -374,3 +409,37 @@ def _mixture_marginal_pdf(process, x, t, weights, m0s, v0s):
     x = x[..., None]
     comp = jnp.exp(-0.5 * (x - m) ** 2 / var) / jnp.sqrt(2 * jnp.pi * var)
     return jnp.sum(weights * comp, axis=-1)
+
+
+# ----------------------------------------------------------------------------- Itô's surprise
+
+
+def ito_and_midpoint_sums(key, n_paths: int, n_steps: int, T: float = 1.0):
+    r"""Two Riemann sums for :math:`\int_0^T W\,dW` on ``n_steps`` intervals of one Brownian path
+    (sampled on a grid twice as fine, so that the midpoints are true values of W):
+
+    * left point (Itô): :math:`\sum_k W(t_k)\,\Delta W_k \to \tfrac12(W_T^2 - T)`;
+    * midpoint (Stratonovich): :math:`\sum_k W(t_{k+1/2})\,\Delta W_k \to \tfrac12 W_T^2`.
+
+    The two differ by :math:`\sum_k (W(t_{k+1/2}) - W(t_k))\Delta W_k \to T/2`, half the
+    quadratic variation: the reason Itô's formula carries the :math:`\tfrac12 g^2\varphi''` term
+    (Øksendal, *Stochastic Differential Equations*, §3.1). Returns ``(left, mid, W_T)``, (n_paths,)."""
+    n_paths, n_steps = v.positive_int("n_paths", n_paths), v.positive_int("n_steps", n_steps)
+    v.positive("T", T)
+    dw = jnp.sqrt(T / (2 * n_steps)) * jax.random.normal(key, (n_paths, 2 * n_steps))
+    W = jnp.concatenate([jnp.zeros((n_paths, 1)), jnp.cumsum(dw, axis=1)], axis=1)
+    left, mid, right = W[:, :-1:2], W[:, 1::2], W[:, 2::2]
+    dW = right - left
+    return jnp.sum(left * dW, axis=1), jnp.sum(mid * dW, axis=1), W[:, -1]
+
+
+# ----------------------------------------------------------------------------- Langevin
+
+
+def langevin(score):
+    r"""The overdamped Langevin SDE :math:`dx = \tfrac12\nabla\ln p(x)\,dt + dW` for a density
+    with score ``score(x)`` (one sample, (d,) -> (d,)). Its stationary Fokker–Planck solution is
+    :math:`p` itself: zero flux :math:`F = \tfrac12 p\nabla\ln p - \tfrac12\nabla p = 0`
+    (Roberts & Tweedie 1996, *Bernoulli* 2, 341). Sampling with a score: the seed of the reverse
+    process of notebook 05. Returns an :class:`SDE`."""
+    return SDE(lambda x, t: 0.5 * score(x), lambda x, t: jnp.ones((), jnp.result_type(x)))

@@ -72,3 +72,38 @@ def test_nb01_reference_step_is_the_package_solver():
     np.testing.assert_allclose(
         ref, heat.solve_backward_euler(u, 1 / 16, 0.01, 1, 0.7, "dirichlet"), rtol=1e-12
     )
+
+
+# --------------------------------------------------------------------------- notebook 03
+def test_nb03_closed_form_checks(capsys):
+    from diffcourse import sde as S
+    from diffcourse.exercises import nb03
+
+    nb03.check_ou_stationary_variance(0.6**2 / (2 * 3.0))
+    fails(nb03.check_ou_stationary_variance, 0.6**2 / 3.0)  # forgot the 2
+    fails(nb03.check_ou_stationary_variance, 0.6 / (2 * 3.0))  # sigma, not sigma^2
+    nb03.check_ddpm_theta(-0.5 * np.log(0.98))
+    fails(nb03.check_ddpm_theta, 0.01)  # first-order answer beta/2, not exact
+    fails(nb03.check_ddpm_theta, -np.log(0.98))  # forgot the 1/2
+    nb03.check_heat_cfl(0.05**2)
+    fails(nb03.check_heat_cfl, 0.05**2 / 2)  # the D = 1 limit h^2/(2D) with D = g^2
+    fails(nb03.check_heat_cfl, 0.05)  # h, not h^2
+    call = float(S.black_scholes_call(100.0, 105.0, 0.05, 0.2, 1.0))
+    nb03.check_put_price(call - 100 + 105 * np.exp(-0.05))
+    fails(nb03.check_put_price, call)  # the call price
+    fails(nb03.check_put_price, call - 100 + 105)  # strike not discounted
+    assert capsys.readouterr().out.count("Correct") == 4
+
+
+def test_nb03_em_step(capsys):
+    from diffcourse.exercises import nb03
+
+    nb03.check_em_step(lambda x, dw, dt, theta, mu, sigma: x + theta * (mu - x) * dt + sigma * dw)
+    assert "EM theory 0.5556" in capsys.readouterr().out
+    sqrt_dt = lambda x, dw, dt, theta, mu, sigma: (
+        x + theta * (mu - x) * dt + sigma * np.sqrt(dt) * dw
+    )
+    sign = lambda x, dw, dt, theta, mu, sigma: x + theta * (x - mu) * dt + sigma * dw
+    no_noise = lambda x, dw, dt, theta, mu, sigma: x + theta * (mu - x) * dt
+    for wrong in (sqrt_dt, sign, no_noise):
+        fails(nb03.check_em_step, wrong, match="expected .* within rtol")

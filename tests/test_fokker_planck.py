@@ -151,3 +151,32 @@ def test_stationary_density_is_a_fixed_point():
 def test_bad_input_is_rejected(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_stationary_density_closed_forms():
+    """Zero flux: for OU the formula gives N(mu, sigma^2/2 theta) (O(h^2) on the grid); for the
+    Langevin SDE of a mixture it gives the mixture."""
+    from diffcourse.data import toys
+
+    x = FP.grid(-5.0, 5.0, 400)
+    ou = S.OrnsteinUhlenbeck(theta=1.5, mu=0.5, sigma=0.8)
+    p = FP.stationary_density(ou, x)
+    exact = stats.norm.pdf(np.asarray(x), 0.5, np.sqrt(0.64 / 3.0))
+    assert float(np.max(np.abs(np.asarray(p) - exact))) < 1e-4
+    wrong = stats.norm.pdf(np.asarray(x), 0.5, np.sqrt(0.64 / 1.5))  # D = g^2 slip: var doubled
+    assert float(np.max(np.abs(np.asarray(p) - wrong))) > 0.1
+    pop = toys.bimodal_1d()
+    lang = S.langevin(lambda z: pop.score(z, 0.0))
+    p = FP.stationary_density(lang, x)
+    target = jnp.exp(jax.vmap(lambda z: pop.log_density(z[None], 0.0))(x))
+    assert float(jnp.max(jnp.abs(p - target))) < 2e-3 * float(target.max())
+
+
+def test_mixture_marginal_pdf_accepts_a_population():
+    from diffcourse.data import toys
+
+    x = FP.grid(-4.0, 4.0, 50)
+    np.testing.assert_allclose(
+        S.mixture_marginal_pdf(OU, x, 0.3, toys.bimodal_1d()),
+        S.mixture_marginal_pdf(OU, x, 0.3, *TWO),
+    )

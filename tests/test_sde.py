@@ -22,6 +22,82 @@ def test_euler_maruyama_strong_order_one_half():
     assert np.all(np.diff(errs) > 0)
 
 
+def test_euler_maruyama_strong_order_one_for_additive_noise():
+    """OU (additive noise: EM = Milstein): E|x_EM(T) - x(T)| against the exact solution driven by
+    the same fine path. Measured slope 1.05 (key 1, 2000 paths); accepted [0.9, 1.2], which
+    rejects the general-case 1/2 that GBM shows."""
+    ou = S.OrnsteinUhlenbeck(theta=2.0, mu=1.0, sigma=1.0)
+    dts, errs = S.strong_errors(jax.random.key(1), ou, 1.0, 1.0, 256, (2, 4, 8, 16, 32), 2000)
+    order = S.fit_order(dts, errs)
+    assert 0.9 <= order <= 1.2, (order, errs)
+    assert not 0.4 <= order <= 0.6
+
+
+def test_ou_exact_from_path_has_the_ou_law():
+    """exact_from_path on fine Brownian paths is N(mean, var) of the closed form (4 SE)."""
+    ou = S.OrnsteinUhlenbeck(theta=2.0, mu=1.0, sigma=0.7)
+    ts = jnp.linspace(0.0, 1.0, 257)
+    dW = jnp.sqrt(ts[1]) * jax.random.normal(jax.random.key(5), (20000, 256, 1))
+    W = jnp.concatenate([jnp.zeros((20000, 1, 1)), jnp.cumsum(dW, axis=1)], axis=1)
+    x = np.asarray(ou.exact_from_path(0.3, ts, W))[:, 0]
+    m, v = ou.gaussian_marginal(0.3, 0.0, 1.0)
+    assert abs(x.mean() - m) < 4 * np.sqrt(v / 20000)
+    assert abs(x.var() / v - 1) < 4 * np.sqrt(2 / 20000)
+
+
+def test_weak_order_on_the_second_moment_from_zero():
+    """|E[x_EM^2] - E[x^2]| from x0 = 0, where the variance (all from the noise) is part of the
+    moment, so the noise part of the scheme is tested, not just deterministic Euler on the mean.
+    Measured slope 1.06 (key 2, 50000 paths); accepted [0.85, 1.25], which rejects 1/2 and 2."""
+    ou = S.OrnsteinUhlenbeck(theta=2.0, mu=1.0, sigma=1.0)
+    dts, errs, ses = S.weak_errors(jax.random.key(2), ou, 0.0, 1.0, (4, 8, 16, 32), 50_000, 2)
+    assert np.all(errs > 5 * ses), (errs, ses)
+    order = S.fit_order(dts, errs)
+    assert 0.85 <= order <= 1.25, (order, errs)
+
+
+def test_em_stationary_variance_bias():
+    """The EM chain's stationary variance sigma^2/(2 theta - theta^2 dt): the variance recursion
+    reaches it exactly, and a long simulation agrees (4 SE) while rejecting sigma^2/(2 theta)."""
+    ou = S.OrnsteinUhlenbeck(theta=1.0, mu=0.0, sigma=1.0)
+    dt = 0.2
+    v = 0.0
+    for _ in range(400):
+        v = (1 - dt) ** 2 * v + dt
+    assert v == pytest.approx(float(ou.em_stationary_variance(dt)), rel=1e-12)  # 0.5556
+    x = S.euler_maruyama_many(jax.random.key(6), ou, jnp.zeros((40000, 1)), dt * jnp.arange(61.0))
+    var, se = float(np.var(np.asarray(x))), float(ou.em_stationary_variance(dt)) * np.sqrt(2 / 4e4)
+    assert abs(var - float(ou.em_stationary_variance(dt))) < 4 * se
+    assert abs(var - 0.5) > 4 * se  # the exact sigma^2/(2 theta) is rejected
+
+
+def test_ito_and_midpoint_sums():
+    """Left sums of int W dW go to (W^2 - T)/2, midpoint sums to W^2/2; they differ by T/2."""
+    left, mid, W = S.ito_and_midpoint_sums(jax.random.key(7), 4000, 1000, T=2.0)
+    assert float(jnp.mean(jnp.abs(left - (W**2 - 2.0) / 2))) < 0.05  # ~ sqrt(T dt / 2) = 0.045
+    assert float(jnp.mean(jnp.abs(mid - W**2 / 2))) < 0.05
+    assert float(jnp.mean(mid - left)) == pytest.approx(1.0, abs=4 * 0.045 / np.sqrt(4000) * 2)
+    assert abs(float(jnp.mean(left))) < 4 * np.sqrt(2.0) / np.sqrt(2 * 4000) * 2  # E = 0
+
+
+def test_langevin_samples_its_target():
+    """dx = score/2 dt + dW from x0 = 0 for 10 time units: KS against the target passes, and
+    against the same mixture with equal weights fails (the test has power)."""
+    from diffcourse.populations import GaussianMixture
+
+    pop = GaussianMixture(
+        jnp.array([0.3, 0.7]), jnp.array([[-1.0], [1.0]]), jnp.array([[0.2], [0.2]])
+    )
+    lang = S.langevin(lambda x: pop.score(x, 0.0))
+    z = S.euler_maruyama_many(
+        jax.random.key(4), lang, jnp.zeros((4000, 1)), jnp.linspace(0, 10, 1001)
+    )
+    cdf = lambda p: lambda q: np.asarray(jax.vmap(lambda a: p.marginal_cdf(a, 0.0))(jnp.asarray(q)))
+    assert stats.kstest(np.asarray(z[:, 0]), cdf(pop)).pvalue > 0.01
+    even = GaussianMixture(jnp.array([0.5, 0.5]), pop.means, jnp.array([[0.2], [0.2]]))
+    assert stats.kstest(np.asarray(z[:, 0]), cdf(even)).pvalue < 1e-6
+
+
 @pytest.mark.parametrize("power", [1, 2])
 def test_euler_maruyama_weak_order_one(power):
     """|E[x_EM(T)^p] - E[x(T)^p]| for OU against the exact moments, p = 1, 2.
@@ -161,7 +237,8 @@ def test_monte_carlo_price_matches_black_scholes():
     price, se = S.mc_call_price(jax.random.key(10), 100.0, 105.0, 0.05, 0.2, 1.0, 100_000)
     assert abs(price - exact) < 4 * se and se < 0.05
     price_em, se_em = S.mc_call_price(jax.random.key(11), 100.0, 105.0, 0.05, 0.2, 1.0, 50_000, 50)
-    assert abs(price_em - exact) < 4 * se_em + 0.05  # + EM weak bias, O(dt)
+    # the EM weak bias O(dt) (50 steps) is far below 4 standard errors: no slack needed
+    assert abs(price_em - exact) < 4 * se_em
 
 
 # ----------------------------------------------------------------------------- bad input
@@ -217,23 +294,3 @@ def test_monte_carlo_price_matches_black_scholes():
 def test_bad_input_is_rejected(call, match):
     with pytest.raises(ValueError, match=match):
         call()
-
-
-def test_exercise_checks_accept_the_answer_and_reject_a_wrong_one():
-    from diffcourse.exercises import ExerciseError, nb03
-
-    nb03.check_ou_stationary_variance(0.06, theta=3.0, sigma=0.6)
-    with pytest.raises(ExerciseError, match="expected"):
-        nb03.check_ou_stationary_variance(0.12, theta=3.0, sigma=0.6)  # forgot the 2
-    nb03.check_ddpm_theta(-0.5 * np.log(0.98), beta=0.02)
-    with pytest.raises(ExerciseError):
-        nb03.check_ddpm_theta(0.01, beta=0.02)  # first-order answer beta/2, not exact
-    nb03.check_heat_cfl(0.0025, h=0.05)
-    with pytest.raises(ExerciseError):
-        nb03.check_heat_cfl(0.00125, h=0.05)  # the D = 1 limit
-    call = float(S.black_scholes_call(100.0, 105.0, 0.05, 0.2, 1.0))
-    nb03.check_put_price(
-        call - 100 + 105 * np.exp(-0.05), S0=100.0, K=105.0, r=0.05, sigma=0.2, T=1.0
-    )
-    with pytest.raises(ExerciseError):
-        nb03.check_put_price(call, S0=100.0, K=105.0, r=0.05, sigma=0.2, T=1.0)

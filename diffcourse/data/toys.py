@@ -76,3 +76,13 @@ def spirals(key, n: int, *, turns: float = 1.5, radius: float = 2.0, noise: floa
     theta = 2 * jnp.pi * turns * u + jnp.pi * arm
     y = radius * u[:, None] * jnp.stack([jnp.cos(theta), jnp.sin(theta)], axis=1)
     return y + noise * jax.random.normal(key_eps, (n, 2))
+
+
+def bimodal_1d():
+    r"""The bimodal 1-D start of notebook 03, :math:`0.4\,\mathcal N(-1.5, 0.05) + 0.6\,\mathcal N(1.5, 0.1)`,
+    as a :class:`~diffcourse.populations.GaussianMixture` (``.sample``, ``.log_density``, ``.score``
+    and ``.marginal_cdf`` are exact; :func:`diffcourse.sde.mixture_marginal_pdf` moves it along a
+    linear SDE)."""
+    return GaussianMixture(
+        jnp.array([0.4, 0.6]), jnp.array([[-1.5], [1.5]]), jnp.array([[0.05], [0.1]])
+    )

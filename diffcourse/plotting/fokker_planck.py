@@ -11,16 +11,7 @@ from scipy import stats
 from diffcourse import fokker_planck as FP
 from diffcourse import plotting
 from diffcourse import sde as S
-
-# the bimodal start used throughout notebook 03: weights, means, variances
-BIMODAL = (jnp.array([0.4, 0.6]), jnp.array([-1.5, 1.5]), jnp.array([0.05, 0.1]))
-
-
-def sample_mixture(key, n: int, weights, means, variances):
-    """n draws from the 1-D Gaussian mixture sum_k w_k N(m_k, v_k)."""
-    k1, k2 = jax.random.split(key)
-    comp = jax.random.choice(k1, weights.shape[0], (n,), p=weights)
-    return means[comp] + jnp.sqrt(variances[comp]) * jax.random.normal(k2, (n,))
+from diffcourse.data import toys
 
 
 def plot_density(ax, x, p, *, samples=None, exact=None, label="Fokker–Planck", bins=60):
@@ -59,14 +50,15 @@ def vs_particles_figure(key, *, n: int = 4000):
     ou = S.OrnsteinUhlenbeck(theta=1.0, mu=0.0, sigma=1.0)
     x = FP.grid(-5.0, 5.0, 200)
     ts = jnp.array([0.0, 0.1, 0.5, 2.0])
-    P = FP.solve(ou, S.mixture_marginal_pdf(ou, x, 0.0, *BIMODAL), x, ts)
+    pop = toys.bimodal_1d()
+    P = FP.solve(ou, S.mixture_marginal_pdf(ou, x, 0.0, pop), x, ts)
     k1, k2 = jax.random.split(key)
-    y = sample_mixture(k1, n, *BIMODAL)[:, None]
+    y = pop.sample(k1, n)
     paths = S.euler_maruyama_many(k2, ou, y, jnp.linspace(0.0, 2.0, 401), return_path=True)
     fig, axes = plt.subplots(1, 3, figsize=(9.0, 2.8), sharey=True)
     for ax, i, t in zip(axes, (1, 2, 3), (0.1, 0.5, 2.0), strict=True):
         z = paths[:, int(round(t / 0.005)), 0]
-        plot_density(ax, x, P[i], samples=z, exact=S.mixture_marginal_pdf(ou, x, t, *BIMODAL))
+        plot_density(ax, x, P[i], samples=z, exact=S.mixture_marginal_pdf(ou, x, t, pop))
         ax.set_title(f"OU, t = {t:g}")
         if i > 1:
             ax.get_legend().remove()
@@ -79,7 +71,7 @@ def to_prior_figure():
     vp = S.VPProcess(0.1, 20.0)
     x = FP.grid(-5.0, 5.0, 200)
     ts = jnp.array([0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0])
-    P = FP.solve(vp, S.mixture_marginal_pdf(vp, x, 0.0, *BIMODAL), x, ts)
+    P = FP.solve(vp, S.mixture_marginal_pdf(vp, x, 0.0, toys.bimodal_1d()), x, ts)
     fig, ax = plt.subplots()
     plot_evolution(ax, x, P, ts, prior=stats.norm.pdf(np.asarray(x)))
     ax.set_title("Fokker–Planck of the VP SDE: a density diffusing toward the prior")
