@@ -186,3 +186,32 @@ def test_mnist_idx_data_path(tmp_path):
     args = ["train", "--data", "mnist", "--data-path", str(path), "--steps", "1", "--out", str(out)]
     assert main([*args, *TINY, "--channel-mults", "1,2,2"]) == 0
     assert dc.train.read_meta(out / "model.ckpt")["image_shape"] == [28, 28, 1]
+
+
+def test_a_large_n_is_sampled_in_batches(monkeypatch):
+    """--n above SAMPLE_BATCH: fixed-size batches (one compile) with keys fold_in(key, i), the
+    last one cut; --n up to SAMPLE_BATCH is one call with the key itself (as before batching).
+    The sampler is replaced by a stub that records its calls (no compile here)."""
+    import argparse
+
+    import jax
+
+    import diffcourse.__main__ as cli
+
+    calls = []
+
+    def draw(key, model, n, args, image_shape):
+        calls.append((n, np.asarray(jax.random.key_data(key)).tolist()))
+        return np.full((n, *image_shape), len(calls), np.float32)
+
+    monkeypatch.setattr(cli, "_draw", draw)
+    key, b = jax.random.key(0), cli.SAMPLE_BATCH
+    got = list(cli._batches(key, None, argparse.Namespace(n=2 * b + 88), (8, 8, 1)))
+    assert [(start, len(x)) for start, x in got] == [(0, b), (b, b), (2 * b, 88)]
+    folded = [
+        np.asarray(jax.random.key_data(jax.random.fold_in(key, i))).tolist() for i in range(3)
+    ]
+    assert calls == [(b, k) for k in folded]
+    calls.clear()
+    [(start, x)] = cli._batches(key, None, argparse.Namespace(n=5), (8, 8, 1))
+    assert calls == [(5, np.asarray(jax.random.key_data(key)).tolist())] and x.shape == (5, 8, 8, 1)
