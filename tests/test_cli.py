@@ -45,7 +45,8 @@ def files(tmp_path_factory):
     run.mkdir()
     config = {"lr": 1e-3, "batch_size": 32, "seed": 0, "warmup": 2, "ema_decay": 0.999}
     arch = {"channels": 8, "channel_mults": [1, 2], "blocks": 1, "attention": False, "groups": 4}
-    meta = {"config": config, "model": arch, "data": "digits", "loss": {"param": "edm"}}
+    loss = {"param": "edm", "kind": "edm"}  # the loss setting, named either way
+    meta = {"config": config, "model": arch, "data": "digits", "loss": loss}
     checkpoint.save(run / "checkpoint.ckpt", {"w": np.zeros(2)}, {**meta, "step": 2})
     return d
 
