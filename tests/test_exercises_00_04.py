@@ -1,6 +1,7 @@
 """Every exercise check of notebooks 00-04: the worked answer passes, and typical mistakes fail
 with a message that says what was expected."""
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -107,3 +108,38 @@ def test_nb03_em_step(capsys):
     no_noise = lambda x, dw, dt, theta, mu, sigma: x + theta * (mu - x) * dt
     for wrong in (sqrt_dt, sign, no_noise):
         fails(nb03.check_em_step, wrong, match="expected .* within rtol")
+
+
+# --------------------------------------------------------------------------- notebook 02
+def test_nb02_checks(capsys):
+    from scipy.special import erfcinv
+
+    from diffcourse import random_walk as rw
+    from diffcourse.exercises import nb02
+
+    nb02.check_diffusion_constant((0.2e-9) ** 2 / (2 * 10e-12))
+    fails(nb02.check_diffusion_constant, 0.2**2 / (2 * 10))  # nm^2/ps, not SI
+    fails(nb02.check_diffusion_constant, (0.2e-9) ** 2 / 10e-12)  # forgot the 2
+    paths = rw.lattice_walk(jax.random.key(2024), 4000, 400, 0.1, 0.01)
+    nb02.check_tail_fraction(float(jnp.mean(jnp.abs(paths[:, -1]) > 2 * np.sqrt(4.0))))
+    fails(nb02.check_tail_fraction, float(jnp.mean(jnp.abs(paths[:, -1]) > np.sqrt(4.0))))  # 1 sd
+    fails(nb02.check_tail_fraction, 0.9598)  # the inside fraction
+    nb02.check_median_passage(1.0 / (4 * 0.5 * erfcinv(0.5) ** 2))
+    fails(nb02.check_median_passage, 1.0 / (2 * 0.5 * erfcinv(0.5) ** 2))  # 2D t, not 4D t
+    fails(nb02.check_median_passage, 2.25)  # a Monte Carlo median, a few per cent off
+    assert capsys.readouterr().out.count("Correct") == 3
+
+
+def test_nb02_drift_and_D(capsys):
+    from diffcourse.exercises import nb02
+
+    def estimate(paths, ts):
+        return paths[:, -1].mean() / ts[-1], paths[:, -1].var() / (2 * ts[-1])
+
+    nb02.check_drift_and_D(estimate)
+    assert capsys.readouterr().out.count("Correct") == 4
+    msd = lambda paths, ts: (estimate(paths, ts)[0], np.mean(paths[:, -1] ** 2) / (2 * ts[-1]))
+    no_T = lambda paths, ts: (paths[:, -1].mean(), estimate(paths, ts)[1])
+    no_2 = lambda paths, ts: (estimate(paths, ts)[0], paths[:, -1].var() / ts[-1])
+    for wrong in (msd, no_T, no_2):
+        fails(nb02.check_drift_and_D, wrong)

@@ -147,3 +147,47 @@ def test_absorbed_density_integrates_to_survival():
 def test_bad_input_is_rejected(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_lattice_inside_probability_is_binomial_not_normal():
+    p = rw.lattice_inside_probability(400, 2.0)
+    assert p == pytest.approx(0.959769, abs=1e-6)
+    assert abs(p - 0.9545) > 5e-3  # the normal value is a different number
+    assert rw.lattice_inside_probability(10**4, 2.0) == pytest.approx(0.9545, abs=2e-3)
+
+
+def test_msd_slope_standard_error_is_1_55_over_sqrt_n():
+    ts = 0.01 * np.arange(401)
+    assert rw.msd_slope_relative_se(ts, 1) == pytest.approx(1.547, abs=2e-3)
+    # and it is what a simulation shows: the slope's scatter over 200 repetitions of 200 walkers
+    ts_c = 0.05 * np.arange(21)
+    W = np.asarray(rw.brownian_paths(jax.random.key(3), 400 * 200, ts_c)).reshape(400, 200, 21)
+    slopes = np.polyfit(ts_c, np.mean(W**2, axis=1).T, 1)[0]  # 400 repetitions of 200 walkers
+    se = rw.msd_slope_relative_se(ts_c, 200)
+    assert np.std(slopes) == pytest.approx(se, rel=0.12)  # sd of an sd from 400 draws: 3.5%
+    # sqrt(2/N) is 10 % smaller: told apart exactly by the formula, not by this simulation
+    assert se * np.sqrt(200) == pytest.approx(1.515, abs=0.005)  # 21 points: 1.515
+
+
+def test_brownian_scaling_as_a_process():
+    """W(9t)/3 has Cov = min(s, t) at three times; sqrt(t) Z (same marginals) does not."""
+    s = np.array([0.25, 0.5, 1.0])
+    W9 = rw.brownian_paths(jax.random.key(8), 4000, 9.0 * s) / 3
+    se = np.sqrt((np.outer(s, s) + np.minimum.outer(s, s) ** 2) / 4000)
+    assert np.all(np.abs(rw.covariance_matrix(W9, [0, 1, 2]) - np.minimum.outer(s, s)) < 4 * se)
+    fake = np.sqrt(s) * np.asarray(jax.random.normal(jax.random.key(9), (4000, 1)))
+    assert np.max(np.abs(rw.covariance_matrix(fake, [0, 1, 2]) - np.minimum.outer(s, s)) / se) > 4
+
+
+def test_biased_walk_drift_and_D():
+    paths = np.asarray(rw.biased_walk(jax.random.key(4), 20000, 100, 0.1, 0.01, 0.7))
+    T, v, D_ = 1.0, 0.4 * 0.1 / 0.01, 2 * 0.7 * 0.3 * 0.01 / 0.01
+    assert paths[:, -1].mean() / T == pytest.approx(v, abs=4 * np.sqrt(2 * D_ * T / 20000) / T)
+    assert paths[:, -1].var() / (2 * T) == pytest.approx(D_, rel=4 * np.sqrt(2 / 20000))
+    with pytest.raises(ValueError, match="p must be a probability"):
+        rw.biased_walk(jax.random.key(0), 2, 2, 0.1, 0.01, 1.5)
+
+
+def test_first_passage_mean_is_infinite():
+    m = [rw.first_passage_mean_truncated(T, 1.0) for T in (100.0, 1000.0)]
+    assert m[1] / m[0] == pytest.approx(np.sqrt(10), rel=0.06)  # grows like sqrt(T)

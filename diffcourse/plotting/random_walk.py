@@ -64,6 +64,30 @@ def plot_first_passage(ax, ts, tau, a, D=0.5):
     return ax
 
 
+def plot_survivors(ax, survivors, n_total, t, a, D=0.5, bins=40, lo=-3.0):
+    """Histogram of the survivors' positions, normalised by *all* ``n_total`` walkers (so its
+    area is the surviving fraction), against the image solution G(x) - G(x - 2a)."""
+    width = (a - lo) / bins
+    s = np.asarray(survivors)
+    ax.hist(
+        s,
+        bins=bins,
+        range=(lo, a),
+        weights=np.full(s.size, 1 / (n_total * width)),
+        alpha=0.5,
+        label="survivors",
+    )
+    xs = np.linspace(lo, a, 200)
+    ax.plot(xs, rw.absorbed_density(xs, t, a, D), "k", label="G(x) - G(x - 2a)")
+    ax.set(
+        xlabel="x",
+        ylabel="density",
+        title=f"Brownian particles with an absorbing wall at a = {a:g}",
+    )
+    ax.legend()
+    return ax
+
+
 def make_figures(outdir) -> list:
     """Write the random-walk figures into ``outdir``."""
     from diffcourse.plotting import savefig, setup
