@@ -288,6 +288,7 @@ def load_model(path, build):
         like = build(meta)
     except (KeyError, TypeError, ValueError, IndexError, AttributeError, ZeroDivisionError) as err:
         raise CheckpointError(
-            f"{path} is corrupt: its meta does not describe a model ({type(err).__name__}: {err})"
+            f"{path}: its meta does not describe a model this version can build (corrupt, or "
+            f"written by another version; {type(err).__name__}: {err})"
         ) from None
     return load(path, like)

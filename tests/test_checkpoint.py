@@ -98,7 +98,7 @@ def test_header_length_and_leaf_shapes_are_bounded_before_allocation(tmp_path):
 
 def test_meta_that_builds_no_model_names_the_file(tmp_path):
     path = checkpoint.save(tmp_path / "m.ckpt", TREE, {"image_shape": [8, 8]})
-    with pytest.raises(CheckpointError, match=r"m.ckpt is corrupt: its meta does not describe"):
+    with pytest.raises(CheckpointError, match=r"m.ckpt: its meta does not describe a model"):
         checkpoint.load_model(path, lambda meta: meta["model"])
 
 
