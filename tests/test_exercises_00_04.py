@@ -143,3 +143,37 @@ def test_nb02_drift_and_D(capsys):
     no_2 = lambda paths, ts: (estimate(paths, ts)[0], paths[:, -1].var() / ts[-1])
     for wrong in (msd, no_T, no_2):
         fails(nb02.check_drift_and_D, wrong)
+
+
+# --------------------------------------------------------------------------- notebook 04
+def test_nb04_checks(capsys):
+    from scipy.special import softmax
+    from scipy.stats import norm
+
+    from diffcourse.exercises import nb04
+
+    r = softmax(np.log(nb04.WEIGHTS) - (1.0 - nb04.POINTS) ** 2 / (2 * 0.5))
+    nb04.check_posterior_mean(r @ nb04.POINTS)
+    fails(nb04.check_posterior_mean, nb04.WEIGHTS @ nb04.POINTS)  # the prior mean
+    fails(nb04.check_posterior_mean, softmax(-((1.0 - nb04.POINTS) ** 2)) @ nb04.POINTS)  # no w, t
+    nb04.check_score((r @ nb04.POINTS - 1.0) / 0.5)
+    fails(nb04.check_score, (1.0 - r @ nb04.POINTS) / 0.5)  # sign
+    fails(nb04.check_score, r @ nb04.POINTS - 1.0)  # forgot / t
+    nb04.check_gaussian_score(lambda z, t: -(z - 0.3) / (0.8 + t))
+    fails(nb04.check_gaussian_score, lambda z, t: -(z - 0.3) / 0.8)  # the t = 0 score
+    fails(nb04.check_gaussian_score, lambda z, t: -(z - 0.3) / (0.8 + t) ** 0.5)  # sd, not var
+    s = np.sqrt(0.5)
+    nb04.check_heat_convolution(0.5 * (norm.cdf(1 / s) - norm.cdf(-1 / s)))
+    fails(nb04.check_heat_convolution, 0.5)  # pop(0), not diffused
+    fails(nb04.check_heat_convolution, norm.cdf(1 / s) - norm.cdf(-1 / s))  # density 1, not 1/2
+
+    def uniform_score(z, t):
+        s = np.sqrt(t)
+        a, b = (-1 - z) / s, (1 - z) / s
+        return (s * (norm.pdf(a) - norm.pdf(b)) / (norm.cdf(b) - norm.cdf(a))) / t
+
+    nb04.check_uniform_score(uniform_score)
+    assert capsys.readouterr().out.count("Correct") == 5
+    fails(nb04.check_uniform_score, lambda z, t: -z / (1 / 3 + t))  # Gaussian with the same var
+    fails(nb04.check_uniform_score, lambda z, t: uniform_score(z, t) * t)  # E[y|z] - z, no / t
+    fails(nb04.check_uniform_score, lambda z, t: uniform_score(z, 2 * t))  # D = 1 convention

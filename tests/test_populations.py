@@ -270,3 +270,61 @@ def test_notebook_04_exercise_checks():
         nb04.check_score((r @ y - 1.0) / np.sqrt(0.5))  # divided by sqrt(t)
     with pytest.raises(ExerciseError, match="expected"):
         nb04.check_gaussian_score(lambda z, t: -(z - 0.3) / 0.8)  # forgot the diffusion
+
+
+# ------------------------------------------------------------------ independent denoiser checks
+import diffcourse.populations as dcpop  # noqa: E402  (the name `populations` is taken above)
+
+
+def test_posterior_mean_by_quadrature_matches_the_mixture():
+    """Bayes' rule by quadrature (independent of GaussianMixture) against posterior_mean: 1e-12.
+    A plausible wrong closed form (the per-component shrinkage averaged with the prior weights
+    instead of the responsibilities) is off by more than 0.1."""
+    from scipy.stats import norm
+
+    g1 = dcpop.mcallester_g1()
+    y = np.linspace(-12.0, 12.0, 40001)
+    pdf = norm.pdf(y[:, None], [-2.0, 0.5, 3.0], np.sqrt([0.05, 0.3, 0.1])) @ [0.3, 0.5, 0.2]
+    z = jnp.linspace(-3.0, 4.0, 15)
+    for t in (0.01, 0.3, 3.0):
+        quad = dcpop.posterior_mean_quadrature(y, pdf, z, t)
+        closed = jax.vmap(g1.posterior_mean, (0, None))(z[:, None], t)[:, 0]
+        assert float(jnp.max(jnp.abs(quad - closed))) < 1e-12
+    mu, v, w = np.array([-2.0, 0.5, 3.0]), np.array([0.05, 0.3, 0.1]), np.array([0.3, 0.5, 0.2])
+    wrong = (w * (mu + v / (v + 0.3) * (np.asarray(z)[:, None] - mu))).sum(1)
+    assert np.max(np.abs(np.asarray(dcpop.posterior_mean_quadrature(y, pdf, z, 0.3)) - wrong)) > 0.1
+
+
+def test_ideal_denoiser_is_mse_optimal_by_the_pythagorean_margin():
+    """E[y|z] + delta costs exactly E delta^2 more; every perturbed denoiser is worse."""
+    g1 = dcpop.mcallester_g1()
+    k1, k2 = jax.random.split(jax.random.key(11))
+    y = g1.sample(k1, 100_000)
+    z = y + np.sqrt(0.3) * jax.random.normal(k2, y.shape)
+    best = dcpop.denoiser_mse(g1.posterior_mean, y, z, 0.3)
+    shifted = dcpop.denoiser_mse(lambda z, t: g1.posterior_mean(z, t) + 0.1, y, z, 0.3)
+    assert shifted - best == pytest.approx(0.01, abs=1.5e-3)
+    for f in (lambda z, t: 0.9 * g1.posterior_mean(z, t), lambda z, t: g1.posterior_mean(z, 2 * t)):
+        assert dcpop.denoiser_mse(f, y, z, 0.3) > best + 3e-3
+    resid = np.asarray(y - jax.vmap(g1.posterior_mean, (0, None))(z, 0.3))[:, 0]
+    _, bias, n = dcpop.binned_mean(np.asarray(z)[:, 0], resid, np.linspace(-3, 4, 8))
+    _, sq, _ = dcpop.binned_mean(np.asarray(z)[:, 0], resid**2, np.linspace(-3, 4, 8))
+    assert np.max(np.abs(bias / np.sqrt(sq / n))) < 4
+    # the regression sees the difference when the denoiser is wrong: E[y|z] at 2t is biased
+    resid2 = np.asarray(y - jax.vmap(g1.posterior_mean, (0, None))(z, 0.6))[:, 0]
+    _, bias2, _ = dcpop.binned_mean(np.asarray(z)[:, 0], resid2, np.linspace(-3, 4, 8))
+    assert np.max(np.abs(bias2 / np.sqrt(sq / n))) > 10
+
+
+def test_tweedie_and_heat_residuals():
+    d2 = dcpop.mcallester_d2()
+    z = d2.sample_pt(jax.random.key(3), 20, 0.7)
+    assert float(jnp.max(dcpop.tweedie_residual(d2, z, jnp.full(20, 0.7)))) < 1e-12
+    assert float(jnp.max(dcpop.heat_residual(d2, z, 0.7))) < 1e-9
+    # a wrong D (p_t solving d_t p = Delta p, i.e. the score at t/2 read as at t) is caught
+    wrong = dcpop.FinitePop(d2.points, d2.weights)
+    res = jnp.abs(
+        jax.vmap(lambda zz: jax.grad(wrong.log_density)(zz, 0.7))(z)
+        - jax.vmap(lambda zz: (wrong.posterior_mean(zz, 0.35) - zz) / 0.7)(z)
+    )
+    assert float(jnp.max(res)) > 0.1

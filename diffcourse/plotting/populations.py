@@ -1,4 +1,4 @@
-"""Figures of notebook 04 (the score and McAllester's identity). Each ``plot_*`` draws into an ``ax``."""
+"""Figures of notebook 04 (the score and Tweedie's formula). Each ``plot_*`` draws into an ``ax``."""
 
 import pathlib
 
@@ -19,29 +19,31 @@ def _on_grid(pop, zz, t):
     return jax.vmap(pop.score, (0, None))(zz, t), jax.vmap(pop.log_density, (0, None))(zz, t)
 
 
-def plot_score_field(ax, pop, t, half_width=4.0, n=61, every=4):
+def plot_score_field(ax, pop, t, half_width=4.0, n=61, every=4, clim=(-1.5, 2.0)):
     """Arrows of the score of a 2-D pop at time t (normalised to show direction; colour = log10 of
-    the length) on every ``every``-th point of an n x n grid, over contours of ln p_t, with the
-    population's points or means marked."""
+    the length, on the fixed colour range ``clim`` so that panels at different t compare) on every
+    ``every``-th point of an n x n grid, over light contours of ln p_t, with the population's points
+    or means marked. Returns the quiver (for a shared colourbar)."""
     g = jnp.linspace(-half_width, half_width, n)
     zz = jnp.stack(jnp.meshgrid(g, g, indexing="xy"), -1).reshape(-1, 2)
     s, logp = (np.asarray(a).reshape(n, n, -1) for a in _on_grid(pop, zz, jnp.asarray(t)))
     logp = logp[..., 0]
-    ax.contourf(g, g, np.maximum(logp, logp.max() - 12), levels=12, cmap="Greys", alpha=0.5)
+    ax.contourf(g, g, np.maximum(logp, logp.max() - 12), levels=12, cmap="Greys", alpha=0.2)
     s, zq = (
         s[::every, ::every].reshape(-1, 2),
         np.asarray(zz).reshape(n, n, 2)[::every, ::every].reshape(-1, 2),
     )
     norm = np.linalg.norm(s, axis=1, keepdims=True)
     u = s / np.maximum(norm, 1e-12)
-    ax.quiver(
+    q = ax.quiver(
         zq[:, 0], zq[:, 1], u[:, 0], u[:, 1], np.log10(norm[:, 0] + 1e-12), scale=25, width=0.006
     )
+    q.set_clim(*clim)
     centres = pop.points if isinstance(pop, FinitePop) else pop.means
     ax.plot(centres[:, 0], centres[:, 1], "r*", ms=8)
     ax.set(title=f"score at t = {t:g}", aspect="equal", xlim=(-half_width, half_width))
     ax.grid(False)
-    return ax
+    return q
 
 
 @eqx.filter_jit
@@ -78,7 +80,8 @@ def make_figures(outdir) -> list:
     outdir = pathlib.Path(outdir)
     fig, axes = plt.subplots(1, 3, figsize=(9.0, 3.2))
     for ax, t in zip(axes, [0.05, 0.5, 3.0], strict=True):
-        plot_score_field(ax, d2_pop(), t)
+        q = plot_score_field(ax, d2_pop(), t)
+    fig.colorbar(q, ax=axes, shrink=0.8, label="log10 |score|")
     written = [savefig(fig, outdir / "populations_score_fields.png")]
     fig, axes = plt.subplots(1, 2, figsize=(8.0, 3.0))
     three = FinitePop(jnp.array([[-1.0], [0.5], [2.0]]), jnp.array([0.2, 0.5, 0.3]))
