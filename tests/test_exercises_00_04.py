@@ -177,3 +177,23 @@ def test_nb04_checks(capsys):
     fails(nb04.check_uniform_score, lambda z, t: -z / (1 / 3 + t))  # Gaussian with the same var
     fails(nb04.check_uniform_score, lambda z, t: uniform_score(z, t) * t)  # E[y|z] - z, no / t
     fails(nb04.check_uniform_score, lambda z, t: uniform_score(z, 2 * t))  # D = 1 convention
+
+
+# --------------------------------------------------------------------------- notebook 00
+def test_nb00_checks(capsys):
+    from diffcourse.exercises import nb00
+
+    x0 = jnp.array(nb00.X0)
+    nb00.check_derivative(jax.grad(jax.scipy.special.logsumexp)(x0))
+    fails(nb00.check_derivative, jnp.exp(x0))  # not normalised
+    fails(nb00.check_derivative, 14.0)  # a typed number of the wrong shape
+    nb00.check_row_norms(jax.vmap(lambda r: jnp.sum(r**2)))
+    fails(nb00.check_row_norms, jax.vmap(jnp.linalg.norm))  # the norm, not its square
+    fails(nb00.check_row_norms, lambda xs: jnp.sum(xs**2, axis=0))  # columns, not rows
+    nb00.check_second_moment(lambda key, n: jnp.mean(jax.random.normal(key, (n,)) ** 2))
+    assert capsys.readouterr().out.count("Correct") == 4
+    fails(nb00.check_second_moment, lambda key, n: 1.0, match="expected different estimates")
+    fails(nb00.check_second_moment, lambda key, n: jnp.mean(jax.random.normal(key, (n,))))  # E eps
+    fails(  # ignores n: 10 samples
+        nb00.check_second_moment, lambda key, n: jnp.mean(jax.random.normal(key, (10,)) ** 2)
+    )
