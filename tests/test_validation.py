@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from diffcourse import checkpoint, metrics, train
 from diffcourse.data import images
+from diffcourse.nets import unet
 
 # --------------------------------------------------------------------------------------------
 # bad values
@@ -362,6 +363,31 @@ TABLE = {
             ),
         ],
     },
+    unet: {
+        "UNet": [
+            ("key", lambda v: unet.UNet(v, channels=4, groups=2), bad_key),
+            ("in_channels", lambda v: unet.UNet(KEY, in_channels=v), bad_positive_int),
+            ("channels", lambda v: unet.UNet(KEY, channels=v, groups=1), bad_positive_int),
+            ("channels", lambda v: unet.UNet(KEY, channels=v, groups=1), st.integers(2049, 10**9)),
+            (
+                "channel_mults",
+                lambda v: unet.UNet(KEY, channel_mults=v),
+                st.sampled_from([(), (1, 0), (1, -1), "12", 2, (1.5,)]),
+            ),
+            ("blocks", lambda v: unet.UNet(KEY, blocks=v), bad_nonneg_int),
+            ("attention", lambda v: unet.UNet(KEY, attention=v), bad_flag),
+            (
+                "groups",
+                lambda v: unet.UNet(KEY, groups=v),
+                st.one_of(bad_positive_int, st.sampled_from([3, 5, 7, 64])),
+            ),
+            ("n_classes", lambda v: unet.UNet(KEY, n_classes=v), bad_nonneg_int),
+        ],
+        "GroupNorm": [
+            ("channels", lambda v: unet.GroupNorm(v, 1), bad_positive_int),
+            ("groups", lambda v: unet.GroupNorm(8, v), st.one_of(bad_positive_int, st.just(3))),
+        ],
+    },
 }
 
 # Public names with nothing to check, and why.
@@ -374,6 +400,15 @@ NOTHING_TO_CHECK = {
     },
     checkpoint: {"CheckpointError": "an exception class"},
     images: {},
+    unet: {
+        "group_norm": "traced inside the network: shapes are fixed by GroupNorm's constructor",
+        "group_norm_silu": "as group_norm",
+        "Conv": "an internal layer built by UNet from checked arguments",
+        "Linear": "as Conv",
+        "ResBlock": "as Conv",
+        "Attention": "as Conv",
+        "n_params": "counts the leaves of any pytree",
+    },
     metrics: {
         "digits_classifier": "no arguments",
         "heldout_reference": "no arguments",

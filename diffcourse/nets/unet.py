@@ -36,6 +36,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from diffcourse import _validate
 from diffcourse.nets.embedding import time_embedding
 
 # ---------------------------------------------------------------------------------------------
@@ -109,6 +110,8 @@ class GroupNorm(eqx.Module):
     groups: int = eqx.field(static=True)
 
     def __init__(self, channels: int, groups: int, dtype=jnp.float32):
+        channels = _validate.integer("channels", channels, minimum=1)
+        groups = _validate.integer("groups", groups, minimum=1)
         if channels % groups:
             raise ValueError(f"groups must divide the channel count {channels}; got {groups}")
         self.gamma = jnp.ones(channels, dtype)
@@ -229,6 +232,28 @@ def _upsample(x, shape):
     return x[: shape[0], : shape[1]]
 
 
+MAX_WIDTH = 4096  # channels * max(channel_mults): bounds what a checkpoint's meta can allocate
+
+
+def _check_args(key, in_channels, channels, channel_mults, blocks, attention, groups, n_classes):
+    """The constructor's checks, each a ValueError naming the argument (before any allocation)."""
+    _validate.key("key", key)
+    _validate.integer("in_channels", in_channels, minimum=1, maximum=64)
+    _validate.integer("channels", channels, minimum=1, maximum=MAX_WIDTH)
+    mults = _validate.ints("channel_mults", channel_mults, minimum=1, max_len=8)
+    _validate.integer("blocks", blocks, minimum=0, maximum=16)
+    _validate.flag("attention", attention)
+    _validate.integer("groups", groups, minimum=1)
+    _validate.integer("n_classes", n_classes, minimum=0, maximum=1_000_000)
+    if channels * max(mults) > MAX_WIDTH:
+        got = f"{channels} x {max(mults)}"
+        raise _validate.fail("channels * max(channel_mults)", f"at most {MAX_WIDTH}", got)
+    for width in sorted({channels * m for m in mults}):
+        if width % groups:
+            msg = f"groups must divide the channel count {width} of every level; got {groups}"
+            raise ValueError(msg)
+
+
 class UNet(eqx.Module):
     """The course's U-Net: ``UNet(key, in_channels=1, channels=32, channel_mults=(1, 2), ...)``.
 
@@ -269,6 +294,7 @@ class UNet(eqx.Module):
         n_classes: int = 0,
         dtype=jnp.float32,
     ):
+        _check_args(key, in_channels, channels, channel_mults, blocks, attention, groups, n_classes)
         widths = [channels * m for m in channel_mults]
         t_dim = 4 * channels
         rng = _rng(key)
