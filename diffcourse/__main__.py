@@ -177,8 +177,8 @@ def _check_run_dir(args, model: dict, config: dict):
             reasons.append(f"{name}: not a training state")
             continue
         stored = {**meta["config"], **meta.get("model", {}), "data": meta.get("data")}
-        stored["param"] = meta.get("loss", {}).get("param")
-        given = {**config, **model, "data": args.data, "param": args.param}
+        stored["kind"] = meta.get("loss", {}).get("kind")
+        given = {**config, **model, "data": args.data, "kind": args.param}
         fields = [k for k in given if k != "checkpoint_every" and stored.get(k) != given[k]]
         if fields:
             raise UsageError(
@@ -204,8 +204,8 @@ def _train_images(args, x, model: dict, config: dict):
         steps=args.steps,
         out_dir=args.out,
         resume=args.resume,
-        model=model,
-        loss={"param": args.param},
+        arch=ddpm.Arch(**model),
+        loss=ddpm.Loss(kind=args.param),
         data=args.data,
         progress=not args.quiet,
         **config,
@@ -297,10 +297,15 @@ def _draw(key, model, n, args, image_shape):
     """The one call into ddpm for sampling: ``n`` images (n, H, W, C)."""
     from diffcourse import ddpm
 
-    lam = 0.0 if args.lam is None else args.lam
-    return ddpm.sample(
-        key, model, n, sampler=args.sampler, steps=args.steps, eta=lam, image_shape=image_shape
-    )
+    setting, lam = _setting(args)
+    return ddpm.sample(key, model, n, setting=setting, steps=args.steps, lam=lam)
+
+
+def _setting(args):
+    """The sampler table's setting and its lam for the flags (--sampler ddim with --lam > 0 is ddim-eta)."""
+    if args.sampler == "ddim" and args.lam:
+        return "ddim-eta", args.lam
+    return args.sampler, None
 
 
 def _batches(key, model, args, image_shape):
@@ -335,6 +340,11 @@ def _sample(args) -> int:
         model, _ = _load_model(path)
     except ValueError as err:
         raise UsageError(f"cannot load --checkpoint: {err}") from None
+    from diffcourse import ddpm
+
+    _, note = ddpm.grid(model, _setting(args)[0], args.steps)
+    if note:
+        print(note)
     tmp = out.with_name(out.name + ".tmp" + out.suffix)
     if out.suffix == ".npy":
         dest = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(args.n, h, w))

@@ -114,8 +114,24 @@ def denoising_error(denoiser, y, t, rule):
     return jnp.sum(w * jnp.sum((y - yhat) ** 2, axis=-1))
 
 
+@eqx.filter_jit
 def _errors_on_grid(denoiser, y, ts, rule):
     return jax.vmap(lambda t: denoising_error(denoiser, y, t, rule))(ts)
+
+
+def denoising_errors(denoiser, y, ts, rule):
+    r""":func:`denoising_error` at every time of the grid ``ts`` (n,), in one compiled call. (n,)."""
+    y = _check_y(y)
+    _check_rule(rule, y.shape[0])
+    return _errors_on_grid(denoiser, y, jnp.asarray(ts), rule)
+
+
+def vlb_density_per_log_t(denoiser, y, ts, rule):
+    r"""The variational bound's integrand per unit :math:`\ln t` on the grid ``ts``:
+    :math:`t\,\frac{E_\epsilon\|y-\hat y\|^2}{2t^2}`, so that the area under it against
+    :math:`\ln t` is the bound's denoising part (McAllester 2023). (n,)."""
+    ts = jnp.asarray(ts)
+    return ts * vlb_weight(ts) * denoising_errors(denoiser, y, ts, rule)
 
 
 def log_pop_integrand(denoiser, y, t, rule):

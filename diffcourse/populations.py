@@ -365,6 +365,14 @@ def _heat_residual(pop, z, t):
     return jax.vmap(one)(z)
 
 
+def nearest_component(pop: GaussianMixture, y):
+    """The index of the component whose mean is nearest to each sample ``y`` (n, d): shape (n,)."""
+    y = jnp.asarray(y)
+    if y.ndim != 2 or y.shape[1] != pop.dim:
+        raise ValueError(f"y must have shape (n, {pop.dim}); got {y.shape}")
+    return jnp.argmin(jnp.sum((y[:, None, :] - pop.means[None]) ** 2, axis=-1), axis=1)
+
+
 def goodness_of_fit(pop, z, t):
     r"""Two tests of samples ``z`` (n, d) against the exact law :math:`p_t` of a ``pop``:
 

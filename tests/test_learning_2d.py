@@ -16,7 +16,6 @@ import pytest
 import diffcourse as dc
 from diffcourse import losses
 from diffcourse.data import toys
-from diffcourse.nets import MLP, precond
 
 WEIGHTS = np.tile([2.0, 1.0], 4) / 12  # 1/6 and 1/12: a uniform sampler would be off by 0.042
 STEPS = 4000
@@ -26,23 +25,10 @@ TOL = 0.03  # |sample fraction - weight| per component; binomial SE at n = 2000 
 @pytest.fixture(scope="module")
 def trained():
     with jax.enable_x64(False):
-        pop = toys.ring_mixture(weights=jnp.asarray(WEIGHTS, jnp.float32))
-        y = pop.sample(jax.random.PRNGKey(0), 4096)
-        sd = precond.sigma_data(y)
-        s2 = sd**2
-        net = MLP(jax.random.PRNGKey(1), 2, width=64, depth=3)
-        model = precond.Preconditioned(net, shape=(2,), sigma_data=sd)
-        loss_fn = losses.make_loss_fn(
-            weighting=losses.edm_weighting(sd), t_sampler=losses.LogUniform(1e-3, 1e2)
-        )
-        before = _mean_error(model, pop)  # fit donates the initial arrays: measure first
-        # 4000 steps at lr 3e-3, EMA 0.998: measured 0.80 within 2 sigma (800 steps at lr 1e-2,
-        # the earlier recipe, left a smeared ring: 0.53)
-        config = dc.train.TrainConfig(
-            steps=STEPS, batch_size=256, lr=3e-3, warmup=50, ema_decay=0.998, log_every=50
-        )
-        result = dc.train.fit(jax.random.PRNGKey(2), model, loss_fn, y, config, progress=False)
-    return pop, s2, before, result
+        weights = jnp.asarray(WEIGHTS, jnp.float32)
+        pop, model, result = losses.train_ring(jax.random.PRNGKey(0), steps=STEPS, weights=weights)
+        before = _mean_error(model, pop)
+    return pop, model.sigma_data**2, before, result
 
 
 def _mean_error(model, pop):

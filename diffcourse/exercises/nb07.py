@@ -7,36 +7,38 @@ import jax
 import numpy as np
 
 from diffcourse import losses
-from diffcourse.exercises._check import check_close, check_true
+from diffcourse.data import toys
+from diffcourse.exercises._check import check_close, check_function
+from diffcourse.nets import precond
 
 
-def check_irreducible_loss(answer, pop, *, weighting="eps", t_sampler=None):
-    r"""Exercise 1: :math:`L^* = E_t\,w(t)\,E\,\mathrm{tr}\,\mathrm{Cov}(y\mid z(t))` for ``pop``.
+def check_irreducible_loss(answer):
+    r"""Exercise 1: :math:`L^* = E_t\,\tfrac1t\,E\,\mathrm{tr}\,\mathrm{Cov}(y\mid z(t))` for the
+    8-component ring, :math:`\ln t` uniform on [0.01, 10].
 
-    Compared with :func:`diffcourse.losses.irreducible_loss` (key 0, 2048 draws per node) within
+    Recomputed by :func:`diffcourse.losses.irreducible_loss` (key 0, 2048 draws per node) within
     3% (the Monte Carlo error of a student's own draws)."""
-    t_sampler = losses.LogUniform(0.01, 10.0) if t_sampler is None else t_sampler
+    pop, t_sampler = toys.ring_mixture(), losses.LogUniform(0.01, 10.0)
     expected = losses.irreducible_loss(
-        jax.random.PRNGKey(0), pop, weighting=weighting, t_sampler=t_sampler
+        jax.random.PRNGKey(0), pop, weighting="eps", t_sampler=t_sampler
     )
-    check_close(answer, float(expected), what="the irreducible DSM loss", rtol=0.03)
+    check_close(answer, float(expected), what="the irreducible DSM loss of the ring", rtol=0.03)
 
 
-def check_vlb_gaussian(answer, *, s2, d, t0, t1):
-    r"""Exercise 2: for :math:`y\sim\mathcal N(\mu, s^2 I_d)`,
-    :math:`\int_{t_0}^{t_1}\frac{d\,s^2}{2t(s^2+t)}dt = \frac d2\ln\frac{1+s^2/t_0}{1+s^2/t_1}` (McAllester C8c)."""
-    expected = d / 2 * np.log((1 + s2 / t0) / (1 + s2 / t1))
-    check_close(answer, expected, what="the VLB integral of a Gaussian", rtol=1e-4)
+def check_vlb_gaussian(vlb_fn):
+    r"""Exercise 2: ``vlb_fn(s2, d, t0, t1)`` for :math:`y\sim\mathcal N(\mu, s^2 I_d)`:
+    :math:`\int_{t_0}^{t_1}\frac{d\,s^2}{2t(s^2+t)}dt = \frac d2\ln\frac{1+s^2/t_0}{1+s^2/t_1}`.
+    Called on parameters the notebook has not used."""
+    cases = [(0.3, 2, 0.01, 10.0), (2.5, 5, 0.2, 400.0), (1.0, 1, 1e-4, 1.0)]
+    reference = lambda s2, d, t0, t1: d / 2 * np.log((1 + s2 / t0) / (1 + s2 / t1))
+    check_function(vlb_fn, cases, reference, what="the VLB integral of a Gaussian", rtol=1e-8)
 
 
-def check_score_weighting_is_worse(err_score, err_edm):
-    """Exercise 3: the plain score-matching weighting 1/t^2 learns worse than EDM's in as many steps."""
-    check_true(
-        float(err_score) > float(err_edm),
-        what="the 1/t^2 (score) weighting leaves a larger mean denoiser error",
-        hint=(
-            f"expected the error of the score-weighted model ({float(err_score):.4g}) to exceed that "
-            f"of the EDM-weighted one ({float(err_edm):.4g}); did you pass weighting='score' and "
-            "evaluate both with losses.denoiser_error on the same t grid?"
-        ),
-    )
+def check_edm_coefficients(coefficients_fn):
+    r"""Exercise 3: ``coefficients_fn(t, sigma_data) -> (c_in, c_skip, c_out)`` of EDM's
+    preconditioning with :math:`\sigma^2 = t`: :math:`1/\sqrt{t+\sigma_d^2}`,
+    :math:`\sigma_d^2/(t+\sigma_d^2)`, :math:`\sqrt{t\sigma_d^2/(t+\sigma_d^2)}`. Called on fresh inputs."""
+    cases = [(0.04, 0.5), (3.0, 0.85), (250.0, 1.3), (1e-4, 0.2)]
+    reference = lambda t, sd: np.stack([np.asarray(c) for c in precond.coefficients("edm", t, sd)])
+    student = lambda t, sd: np.stack([np.asarray(c, dtype=float) for c in coefficients_fn(t, sd)])
+    check_function(student, cases, reference, what="EDM's c_in, c_skip, c_out", rtol=1e-8)

@@ -1,7 +1,7 @@
 """Figures of notebook 07: DSM weightings, learned against exact score fields, error by t.
 
 Each ``plot_*`` function draws into axes it is given, so the notebook and :func:`make_figures`
-share them. :func:`make_figures` trains a small model (fixed keys, a few seconds) and writes
+share them. :func:`make_figures` trains the ring model (:func:`diffcourse.losses.train_ring`) and writes
 ``figures/losses_weightings.png`` and ``figures/losses_learned_vs_exact.png``.
 """
 
@@ -12,39 +12,38 @@ import jax.numpy as jnp
 import numpy as np
 
 from diffcourse import losses, plotting
+from diffcourse.nets import precond
 
-WEIGHTING_NAMES = ("denoiser", "eps", "score", "vlb")
 
-
-def plot_weightings(ax, pop, key, t=None, weightings=WEIGHTING_NAMES, n=2048):
-    r"""Where each weighting puts the loss: :math:`w(t)\,t\,\mathrm{mmse}(t)` against :math:`t` (log axis).
-
-    This is the density, per unit of :math:`\ln t`, of :math:`\int w(t)\,E\|y-E[y\mid z]\|^2\,dt`,
-    normalised to peak 1 for each weighting. ``weightings``: names or ``{label: callable}``."""
-    t = np.geomspace(1e-3, 1e2, 32) if t is None else np.asarray(t)
-    m = np.asarray(losses.mmse(key, pop, jnp.asarray(t), n))
-    items = weightings.items() if isinstance(weightings, dict) else [(w, w) for w in weightings]
-    for label, w in items:
-        f = np.asarray(losses.weight_fn(w)(t)) * t * m
+def plot_weightings(ax, t, curves: dict, log_normal=None):
+    r"""Where each training loss puts its weight in :math:`\ln t`: ``curves`` maps a label to
+    :func:`diffcourse.losses.loss_per_log_t` on the grid ``t``, each normalised to peak 1.
+    ``log_normal``: a :class:`~diffcourse.losses.LogNormal` whose density of :math:`\ln t` is
+    overlaid (dashed), EDM's choice of where to sample."""
+    for label, f in curves.items():
+        f = np.asarray(f)
         ax.plot(t, f / f.max(), label=str(label))
+    if log_normal is not None:
+        u = (np.log(t) - log_normal.mean) / log_normal.std
+        ax.plot(t, np.exp(-0.5 * u**2), "k--", lw=1, label="EDM's p(ln t), peak 1")
     ax.set_xscale("log")
     ax.set_xlabel("t")
-    ax.set_ylabel(r"$w(t)\,t\,$mmse$(t)$ / max")
-    ax.legend()
+    ax.set_ylabel("loss per unit ln t / max")
+    ax.legend(fontsize=7)
     return ax
 
 
-def _field(score_fn, t, lim, n_grid):
+def _field(denoiser, t, lim, n_grid):
     g = np.linspace(-lim, lim, n_grid)
     zz = jnp.asarray(np.stack(np.meshgrid(g, g), -1).reshape(-1, 2), jnp.result_type(float))
-    s = jax.vmap(score_fn, (0, None))(zz, jnp.asarray(t, zz.dtype))
-    return np.asarray(zz), np.asarray(s) * t  # t * score = E[y|z] - z: a length on the data scale
+    yhat = jax.vmap(denoiser, (0, None))(zz, jnp.asarray(t, zz.dtype))
+    return np.asarray(zz), np.asarray(yhat - zz)  # = t * score: a length on the data scale
 
 
-def plot_score_fields(axes, score_fns: dict, ts, lim=3.0, n_grid=15):
-    r"""Quiver plots of :math:`t\,s(z,t) = E[y\mid z]-z` on a grid: one row per entry of ``score_fns``
-    (``{label: score_fn(z, t)}``), one column per time in ``ts``. ``axes``: shape (rows, cols)."""
-    for row, (label, fn) in zip(axes, score_fns.items(), strict=True):
+def plot_score_fields(axes, denoisers: dict, ts, lim=3.0, n_grid=15):
+    r"""Quiver plots of :math:`E[y\mid z]-z = t\,\nabla\ln p_t(z)` on a grid: one row per entry of
+    ``denoisers`` (``{label: D(z, t)}``), one column per time in ``ts``. ``axes``: (rows, cols)."""
+    for row, (label, fn) in zip(axes, denoisers.items(), strict=True):
         for ax, t in zip(row, ts, strict=True):
             z, v = _field(fn, float(t), lim, n_grid)
             ax.quiver(z[:, 0], z[:, 1], v[:, 0], v[:, 1], angles="xy", scale_units="xy", scale=1)
@@ -68,24 +67,6 @@ def plot_error_by_t(ax, t, errors: dict, floor=None):
     return ax
 
 
-def train_ring(key, steps=800, weighting=None, width=64, depth=3, n=4096, progress=False):
-    """Train the MLP on the 8-component ring (the notebook's setting); return (pop, s2, model, result)."""
-    import diffcourse as dc
-    from diffcourse.data import toys
-
-    key_y, key_model, key_fit = jax.random.split(key, 3)
-    pop = toys.ring_mixture()
-    y = pop.sample(key_y, n)
-    s2 = float(jnp.var(y))
-    model = dc.nets.MLP(key_model, 2, width=width, depth=depth, s2=s2)
-    weighting = losses.edm_weighting(s2) if weighting is None else weighting
-    loss_fn = losses.make_loss_fn(weighting=weighting, t_sampler=losses.LogUniform(1e-3, 1e2))
-    config = dc.train.TrainConfig(steps=steps, batch_size=256, lr=1e-2, warmup=50, ema_decay=0.99)
-    init = jax.tree.map(lambda a: a.copy() if isinstance(a, jax.Array) else a, model)
-    result = dc.train.fit(key_fit, model, loss_fn, y, config, progress=progress)
-    return pop, s2, init, result
-
-
 def make_figures(outdir) -> list:
     """Write the weighting figure and the learned-vs-exact figure into ``outdir``; return the paths."""
     import matplotlib.pyplot as plt
@@ -93,17 +74,23 @@ def make_figures(outdir) -> list:
     plotting.setup()
     outdir = pathlib.Path(outdir)
     key = jax.random.PRNGKey(0)
-    pop, _, _, result = train_ring(key)
+    pop, _, result = losses.train_ring(key)
     written = []
 
     fig, ax = plt.subplots(figsize=(5, 3))
-    plot_weightings(ax, pop, key)
+    t = np.geomspace(1e-3, 1e2, 32)
+    sd = precond.sigma_data(pop.sample(key, 4096))
+    curves = {
+        w: losses.loss_per_log_t(key, pop, t, weighting=w) for w in ("denoiser", "eps", "vlb")
+    }
+    curves["EDM weighting"] = losses.loss_per_log_t(key, pop, t, weighting=losses.edm_weighting(sd))
+    plot_weightings(ax, t, curves, log_normal=losses.LogNormal())
     written.append(plotting.savefig(fig, outdir / "losses_weightings.png"))
 
     ts = (0.05, 0.5, 3.0)
     fig = plt.figure(figsize=(9, 6.5))
     axes = np.array([[fig.add_subplot(3, 3, 1 + 3 * r + c) for c in range(3)] for r in range(2)])
-    fns = {"exact": pop.score, "learned": losses.as_score(result.ema_model)}
+    fns = {"exact": pop.posterior_mean, "learned": result.ema_model}
     plot_score_fields(axes, fns, ts)
     t = np.geomspace(1e-2, 1e1, 13)
     err = losses.denoiser_error(key, result.ema_model, pop, jnp.asarray(t))

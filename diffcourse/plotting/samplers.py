@@ -6,6 +6,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from diffcourse import schedules
 from diffcourse.plotting import image_grid, savefig
 
 
@@ -13,15 +14,6 @@ def _tile(rows, pad=1):
     """Tile a (r, c, H, W) array of images in [-1, 1] into one picture in [0, 1]."""
     r, c, h, w = rows.shape
     return image_grid(rows.reshape(r * c, h, w), ncols=c, pad=pad)
-
-
-def forward_frames(key, images, alphabars):
-    r"""The forward process on ``images`` (n, H, W): :math:`x_t = \sqrt{\bar\alpha}y + \sqrt{1-\bar\alpha}\epsilon`
-    for each :math:`\bar\alpha` in ``alphabars`` (k,), one shared noise draw. Returns (k, n, H, W)."""
-    y = jnp.asarray(images)
-    eps = jax.random.normal(key, y.shape, y.dtype)
-    ab = jnp.asarray(alphabars, y.dtype)[:, None, None, None]
-    return np.asarray(jnp.sqrt(ab) * y + jnp.sqrt(1 - ab) * eps)
 
 
 def process_grid(frames, ax, title=""):
@@ -55,9 +47,8 @@ def make_figures(outdir) -> list:
     from diffcourse.data import images as data
 
     outdir = pathlib.Path(outdir)
-    model, meta = ddpm.load()
-    shape = tuple(meta["image_shape"])
-    path = ddpm.sample(jax.random.key(0), model, 64, steps=25, image_shape=shape, return_path=True)
+    model, _ = ddpm.load()
+    path = ddpm.sample(jax.random.key(0), model, 64, setting="ddim", steps=25, return_path=True)
     path = np.clip(np.asarray(path)[..., 0], -1, 1)
     written = []
     fig, ax = plt.subplots(figsize=(4, 4))
@@ -69,9 +60,8 @@ def make_figures(outdir) -> list:
     process_grid(path[::3, :8], ax, "denoising: x_T (left) to x_0 (right), every 3rd DDIM step")
     written.append(savefig(fig, outdir / "samplers_denoising_process.png"))
     written.append(save_gif(path[:, :16], outdir / "samplers_backward.gif"))
-    y = data.load_digits("train")[0][:16]
+    y = jnp.asarray(data.load_digits("train")[0][:16])
     ab = np.geomspace(1.0, 1e-3, 26)
-    written.append(
-        save_gif(forward_frames(jax.random.key(0), y, ab), outdir / "samplers_forward.gif")
-    )
+    frames = jnp.stack([y] + [schedules.q_sample(jax.random.key(0), y, a) for a in ab[1:]])
+    written.append(save_gif(frames, outdir / "samplers_forward.gif"))
     return written
