@@ -344,6 +344,24 @@ TABLE = {
                 st.one_of(_images(), _arrays((3, 4, 4))),
             ),
         ],
+        "memorised_fraction": [
+            (
+                "samples",
+                lambda v: metrics.memorised_fraction(v, IMAGES, IMAGES),
+                _arrays((3,), (0, 8)),
+            ),
+            (
+                "train",
+                lambda v: metrics.memorised_fraction(IMAGES, v, IMAGES),
+                _arrays((3,), (0, 8)),
+            ),
+            ("reference", lambda v: metrics.memorised_fraction(IMAGES, IMAGES, v), _arrays((3,))),
+            (
+                "q",
+                lambda v: metrics.memorised_fraction(IMAGES, IMAGES, IMAGES, q=v),
+                bad_unit.filter(lambda x: not (isinstance(x, float) and x == 0.0)),
+            ),
+        ],
         "evaluate": [
             ("images", lambda v: metrics.evaluate(v, train=IMAGES, clf=CLF), _images()),
             (
