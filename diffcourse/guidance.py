@@ -53,9 +53,7 @@ from jax.scipy.special import logsumexp
 
 from diffcourse import _validate, samplers
 
-DEFAULT_W = (
-    2.0  # the guidance weight of the shipped model's default samples (tests/test_guidance.py)
-)
+DEFAULT_W = 1.0  # the shipped model's default guidance weight (guidance_scale 2); see the tests
 P_UNCOND = 0.1  # label dropout of the shipped model (Ho & Salimans 2022 §4 use 0.1 or 0.2)
 SHIPPED_DIR = pathlib.Path(__file__).parent / "assets" / "digits_cond"
 SHIPPED_STEPS = 1000
@@ -398,15 +396,13 @@ def _inpaint_one(key, D, y, known, z_T, ts, lam, step, resample):
     def body(z, inputs):
         t, s, k = inputs
 
-        def round_(u, kr):  # one resampling round: the step, then back up to t (not after the last)
-            k_step, k_up = jax.random.split(kr)
+        def round_(i, u):  # one resampling pass: the step, then back up to t by the forward kernel
+            k_step, k_up = jax.random.split(jax.random.fold_in(k, i))
             z_s = one_step(u, t, s, k_step)
-            up = z_s + jnp.sqrt(t - s) * jax.random.normal(k_up, z_s.shape, z_s.dtype)
-            return up, None
+            return z_s + jnp.sqrt(t - s) * jax.random.normal(k_up, z_s.shape, z_s.dtype)
 
-        ks = jax.random.split(k, resample)
-        z, _ = jax.lax.scan(round_, z, ks[:-1])
-        return one_step(z, t, s, ks[-1]), None
+        z = jax.lax.fori_loop(0, resample - 1, round_, z)  # a traced count: one compile for all U
+        return one_step(z, t, s, jax.random.split(jax.random.fold_in(k, resample - 1))[0]), None
 
     z, _ = jax.lax.scan(body, z0, (ts[:-1], ts[1:], keys))
     return jnp.where(known, y, z)  # the known pixels exactly (ts[-1] = 0 makes this a no-op)
@@ -450,7 +446,8 @@ def inpaint(key, denoiser, y, mask, z_T, ts, *, step=samplers.ddim, lam=1.0, res
         c = check_labels(c, n_classes_of(denoiser), y.shape[0])
     keys = jax.random.split(key, y.shape[0])
     ts = jnp.asarray(ts, y.dtype)
-    return _inpaint(keys, denoiser, y, known, z_T, ts, jnp.asarray(lam, y.dtype), step, resample, c)
+    lam, resample = jnp.asarray(lam, y.dtype), jnp.asarray(resample, jnp.int32)
+    return _inpaint(keys, denoiser, y, known, z_T, ts, lam, step, resample, c)
 
 
 def gaussian_conditional(mean, cov, y, mask):
@@ -645,3 +642,21 @@ def noise_fill(key, images, mask):
     known = np.asarray(check_mask(mask, y.shape[1:] + (1,)))[..., 0]
     noise = np.asarray(jax.random.uniform(key, y.shape, jnp.float32, -1.0, 1.0))
     return np.where(known, y, noise)
+
+
+def class_mass(mix, y, c):
+    r"""On the labelled mixture: the fraction of samples ``y`` (n, d) whose most probable class is
+    ``c``, and the mean of :math:`p(c\mid y)` (t = 0). Returns two floats."""
+    y = jnp.asarray(y)
+    p = jnp.exp(jax.vmap(lambda y: mix.log_prob_class(y, 0.0, c))(y))
+    return float(jnp.mean(mix.class_of(y) == c)), float(jnp.mean(p))
+
+
+def mean_gap(a, b):
+    r"""The largest coordinate gap between the means of two independent sample sets (n, d), and
+    that gap in standard errors, :math:`|\bar a_j-\bar b_j|/\sqrt{s_{a,j}^2/n_a+s_{b,j}^2/n_b}`."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    se = np.sqrt(a.var(0) / len(a) + b.var(0) / len(b))
+    gap = np.abs(a.mean(0) - b.mean(0))
+    j = int(np.argmax(gap))
+    return float(gap[j]), float(gap[j] / se[j])
