@@ -20,8 +20,8 @@ import pathlib
 import shutil
 import sys
 
-# XLA:CPU's YNNPACK convolutions are about 2x slower than Eigen's on these CPUs (shared/
-# PERFORMANCE.md): take them out, before jax is imported, unless the user set XLA_FLAGS.
+# XLA:CPU's YNNPACK convolutions are about 2x slower than Eigen's on these CPUs (measured;
+# see benchmarks/README.md): take them out, before jax is imported, unless the user set XLA_FLAGS.
 os.environ.setdefault("XLA_FLAGS", "--xla_cpu_experimental_ynn_fusion_type=-individual_convolution")
 
 from diffcourse import _validate, checkpoint  # noqa: E402  (numpy only: no jax yet)

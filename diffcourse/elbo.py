@@ -7,10 +7,10 @@ A *denoiser* is a callable ``yhat(z, t) -> (d,)`` for one sample; the exact one 
 ``(eps, w)``: nodes of shape (m, d) and weights (m,) summing to 1, from :func:`eps_quadrature`
 (Gauss–Hermite, exact for polynomials) or :func:`eps_monte_carlo`. Time integrals run over an
 increasing grid ``ts`` (:func:`log_t_grid`) with the trapezoid rule in :math:`u = \ln t`
-(MCALLESTER.md §3 pitfall 3: integrands live on many decades of t).
+(the integrands live on many decades of t).
 
-Sources: McAllester, "On the Mathematics of Diffusion Models" (arXiv 2301.11108) and MCALLESTER.md
-M1, M6–M8, M13; Ho et al. 2020 (DDPM) eq. 5, 7, 11; Song et al. 2021 (score SDEs) §4.3 and App. D.2;
+Sources: McAllester, "On the Mathematics of Diffusion Models" (arXiv 2301.11108: the Markovian VAE,
+the bound as an integral of denoising errors, the expression for ln pop); Ho et al. 2020 (DDPM) eq. 5, 7, 11; Song et al. 2021 (score SDEs) §4.3 and App. D.2;
 Hutchinson 1989; Grathwohl et al. 2019 (FFJORD) for the trace estimator inside the ODE.
 """
 
@@ -101,7 +101,7 @@ def _check_y(y):
 def vlb_weight(t):
     r"""The VLB weight of the denoising error, :math:`1/(2t^2)` (M6).
 
-    :math:`\frac{\|y-\hat y\|^2}{2t^2} = \frac{\|\epsilon-\hat\epsilon\|^2}{2t}` (MCALLESTER.md §2).
+    :math:`\frac{\|y-\hat y\|^2}{2t^2} = \frac{\|\epsilon-\hat\epsilon\|^2}{2t}` (McAllester 2023, §2).
     """
     return 0.5 / jnp.asarray(t) ** 2
 
@@ -146,7 +146,7 @@ def expected_log_density(log_density, y, t, rule):
 
 
 def log_pop(denoiser, log_p_T, y, ts, rule):
-    r"""McAllester's pointwise log-density (MCALLESTER.md M8):
+    r"""McAllester's pointwise log-density (McAllester 2023):
 
     .. math:: \ln\mathrm{pop}(y) = E_\epsilon[\ln p_T(y+\sqrt T\epsilon)]
               + \int_0^T\Big(\frac d{2t}-\frac{E_\epsilon\|y-E[y\mid t, y+\sqrt t\epsilon]\|^2}{2t^2}\Big)dt.

@@ -255,3 +255,38 @@ def heldout_reference():
     from diffcourse.data import images as data
 
     return evaluate(data.load_digits("heldout")[0])
+
+
+def _nn_distance(x, train):
+    x = np.asarray(x, np.float64).reshape(len(x), -1)
+    train = np.asarray(train, np.float64).reshape(len(train), -1)
+    d2 = (x**2).sum(1)[:, None] + (train**2).sum(1)[None, :] - 2.0 * x @ train.T
+    return np.sqrt(np.maximum(d2.min(axis=1), 0.0))
+
+
+def memorised_fraction(samples, train, reference, q: float = 0.05) -> float:
+    r"""Memorisation, calibrated: the fraction of ``samples`` closer to their nearest training point
+    than the ``q``-quantile of the nearest-training distances of ``reference`` (fresh data the model
+    never saw, e.g. held-out digits). Fresh data scores ``q`` by construction; a sampler that copies
+    its training set scores near 1. Arrays (n, ...) of any sample shape, compared flattened."""
+    for name, a in (("samples", samples), ("train", train), ("reference", reference)):
+        if np.ndim(a) < 2 or len(a) < 1:
+            raise _validate.fail(name, "a non-empty batch (n, ...)", f"shape {np.shape(a)}")
+    _validate.real("q", q, low=0.0, high=1.0, low_open=True, high_open=True)
+    threshold = np.quantile(_nn_distance(reference, train), q)
+    return float(np.mean(_nn_distance(samples, train) < threshold))
+
+
+def gaussian_baseline(train, n: int, seed: int = 0):
+    r"""``n`` draws of the full-covariance Gaussian fitted to the pixels of ``train`` (N, H, W):
+    :math:`\mathcal N(\bar y, \hat\Sigma)` with the training mean and covariance, not clipped (clipping
+    to [-1, 1] more than doubles its Fréchet distance: the unclipped one is the stronger baseline).
+    A baseline with no network: any quality bar worth stating must fail it. Returns (n, H, W)."""
+    train = _images(train, "train")
+    n = _validate.integer("n", n, minimum=1, maximum=10**6)
+    seed = _validate.integer("seed", seed, minimum=0)
+    flat = train.reshape(len(train), -1).astype(np.float64)
+    draws = np.random.default_rng(seed).multivariate_normal(
+        flat.mean(0), np.cov(flat, rowvar=False), size=n, method="eigh"
+    )
+    return draws.reshape(n, *train.shape[1:]).astype(np.float32)

@@ -11,7 +11,7 @@ so the density of :math:`z(t)` is the population convolved with the heat kernel,
   :math:`p_t = \sum_k \pi_k\,\mathcal N(\mu_k, C_k + tI)` and, per component,
   :math:`E[y\mid z, k] = z - t\,(C_k+tI)^{-1}(z-\mu_k)`.
 
-McAllester (arXiv 2301.11108) §2 and MCALLESTER.md M11: the score is
+McAllester (arXiv 2301.11108) §2: the score is
 :math:`\nabla_z\ln p_t(z) = (E[y\mid z(t)=z] - z)/t` (Tweedie), and
 :math:`\nabla_z E[y\mid z] = \mathrm{Cov}(y\mid z)/t`.
 
@@ -26,13 +26,19 @@ import numpy as np
 from jax.scipy.special import logsumexp
 from jax.scipy.stats import norm
 
+from diffcourse import _boundary as _b
 from diffcourse import _validate
 
 
 def _check_t(t, *, allow_zero: bool = False):
     if allow_zero:
-        return _validate.nonnegative("t", t)
-    return _validate.positive("t", t)
+        return _b.nonnegative("t", t)
+    return _b.positive("t", t)
+
+
+def _check_z(z, d):
+    """One sample ``z`` of shape (d,) (a batch is refused: vmap over it)."""
+    return _b.data("z", z, shape=(d,))
 
 
 def _default_weights(n, dtype):
@@ -58,11 +64,7 @@ class FinitePop(eqx.Module):
     weights: jax.Array
 
     def __init__(self, points, weights=None):
-        points = jnp.asarray(points)
-        if points.ndim != 2:
-            raise ValueError(f"points must have shape (n, d); got {tuple(points.shape)}")
-        if _validate.is_concrete(points) and not np.all(np.isfinite(np.asarray(points))):
-            raise ValueError("points must be finite")
+        points = jnp.asarray(_b.data("points", points, shape=(None, None), finite=True))
         n = points.shape[0]
         if weights is None:
             weights = _default_weights(n, points.dtype)
@@ -78,6 +80,7 @@ class FinitePop(eqx.Module):
 
     def sample(self, key, n: int):
         """n draws y ~ pop (indices chosen with the weights). Returns (n, d)."""
+        _b.key("key", key)
         return self._sample(key, _validate.positive_int("n", n))
 
     @eqx.filter_jit
@@ -87,6 +90,7 @@ class FinitePop(eqx.Module):
 
     def sample_pt(self, key, n: int, t):
         r"""n draws of :math:`z(t) = y + \sqrt t\,\epsilon` (M0). Returns (n, d)."""
+        _b.key("key", key)
         _check_t(t)
         return _sample_pt(
             self, key, _validate.positive_int("n", n), jnp.asarray(t, self.points.dtype)
@@ -99,30 +103,37 @@ class FinitePop(eqx.Module):
     def responsibilities(self, z, t):
         r""":math:`r_i(z) = P(y = y_i \mid z(t) = z)`, the softmax of the logits. Shape (n,)."""
         _check_t(t)
+        z = _check_z(z, self.dim)
         return jax.nn.softmax(self._logits(z, t))
 
     def log_density(self, z, t):
         r""":math:`\ln p_t(z) = \mathrm{LSE}_i[\ln w_i - \|z-y_i\|^2/2t] - \tfrac d2 \ln 2\pi t`. Scalar."""
         _check_t(t)
+        z = _check_z(z, self.dim)
         return logsumexp(self._logits(z, t)) - 0.5 * self.dim * jnp.log(2 * jnp.pi * t)
 
     def posterior_mean(self, z, t):
         r""":math:`E[y\mid z(t)=z] = \sum_i r_i(z)\,y_i` (McAllester's ideal denoiser). Shape (d,)."""
+        z = _check_z(z, self.dim)
         return self.responsibilities(z, t) @ self.points
 
     def posterior_cov(self, z, t):
         r""":math:`\mathrm{Cov}(y\mid z(t)=z) = \sum_i r_i (y_i - \hat y)(y_i - \hat y)^\top`. Shape (d, d)."""
+        z = _check_z(z, self.dim)
         r = self.responsibilities(z, t)
         dev = self.points - r @ self.points
         return (r[:, None] * dev).T @ dev
 
     def score(self, z, t):
         r""":math:`\nabla_z \ln p_t(z) = \sum_i r_i(z)\,(y_i - z)/t = (E[y\mid z] - z)/t` (M11). Shape (d,)."""
+        z = _check_z(z, self.dim)
         return self.responsibilities(z, t) @ (self.points - z) / t
 
     def marginal_cdf(self, x, t, axis: int = 0):
         r"""CDF of coordinate ``axis`` of :math:`z(t)`: :math:`\sum_i w_i\,\Phi((x - y_{i,axis})/\sqrt t)`."""
         _check_t(t)
+        axis = _b.axis("axis", axis, self.dim)
+        x = _b.data("x", x, ndim=0)
         return jnp.sum(self.weights * norm.cdf((x - self.points[:, axis]) / jnp.sqrt(t)))
 
 
@@ -143,14 +154,15 @@ class GaussianMixture(eqx.Module):
     eigvecs: jax.Array
 
     def __init__(self, weights, means, covs):
+        means = _b.data("means", means, shape=(None, None), finite=True)
+        if _validate.is_concrete(means) and means.dtype == jnp.float16:
+            means = means.astype(jnp.float32)  # eigh has no float16
         means = jnp.asarray(means)
-        if means.ndim != 2:
-            raise ValueError(f"means must have shape (K, d); got {tuple(means.shape)}")
         k, d = means.shape
         weights = jnp.asarray(weights, dtype=means.dtype)
         _validate.shape("weights", weights, (k,))
         _validate.probabilities("weights", weights)
-        covs = jnp.asarray(covs, dtype=means.dtype)
+        covs = jnp.asarray(_b.data("covs", covs, finite=True), dtype=means.dtype)
         if covs.shape == (k, d):
             _validate.positive("covs", covs)
             covs = jax.vmap(jnp.diag)(covs)
@@ -183,6 +195,7 @@ class GaussianMixture(eqx.Module):
 
     def sample_pt(self, key, n: int, t):
         r"""n draws of :math:`z(t) = y + \sqrt t\,\epsilon` (M0). Returns (n, d)."""
+        _b.key("key", key)
         _check_t(t, allow_zero=True)
         return _sample_pt(
             self, key, _validate.positive_int("n", n), jnp.asarray(t, self.means.dtype)
@@ -199,16 +212,19 @@ class GaussianMixture(eqx.Module):
     def responsibilities(self, z, t):
         r""":math:`r_k(z) = P(k\mid z(t)=z) \propto \pi_k\,\mathcal N(z;\mu_k,C_k+tI)`. Shape (K,)."""
         _check_t(t, allow_zero=True)
+        z = _check_z(z, self.dim)
         return jax.nn.softmax(self._components(z, t)[0])
 
     def log_density(self, z, t):
         r""":math:`\ln p_t(z) = \mathrm{LSE}_k[\ln\pi_k + \ln\mathcal N(z;\mu_k, C_k+tI)]`. Scalar."""
         _check_t(t, allow_zero=True)
+        z = _check_z(z, self.dim)
         return logsumexp(self._components(z, t)[0])
 
     def score(self, z, t):
         r""":math:`\nabla_z\ln p_t(z) = -\sum_k r_k(z)\,(C_k+tI)^{-1}(z-\mu_k)` (M11). Shape (d,)."""
         _check_t(t, allow_zero=True)
+        z = _check_z(z, self.dim)
         logits, score_k = self._components(z, t)
         return jax.nn.softmax(logits) @ score_k
 
@@ -223,12 +239,14 @@ class GaussianMixture(eqx.Module):
     def posterior_mean(self, z, t):
         r""":math:`E[y\mid z(t)=z] = \sum_k r_k\,[z - t(C_k+tI)^{-1}(z-\mu_k)]`. Shape (d,)."""
         _check_t(t, allow_zero=True)
+        z = _check_z(z, self.dim)
         r, m_k, _ = self._posterior_parts(z, t)
         return r @ m_k
 
     def posterior_cov(self, z, t):
         r""":math:`\mathrm{Cov}(y\mid z) = \sum_k r_k\,[tC_k(C_k+tI)^{-1} + (m_k-\hat y)(m_k-\hat y)^\top]`. (d, d)."""
         _check_t(t, allow_zero=True)
+        z = _check_z(z, self.dim)
         r, m_k, cov_k = self._posterior_parts(z, t)
         dev = m_k - r @ m_k
         return jnp.einsum("k,kij->ij", r, cov_k) + (r[:, None] * dev).T @ dev
@@ -236,22 +254,24 @@ class GaussianMixture(eqx.Module):
     def marginal_cdf(self, x, t, axis: int = 0):
         r"""CDF of coordinate ``axis`` of :math:`z(t)`: :math:`\sum_k\pi_k\Phi((x-\mu_{k,a})/\sqrt{C_{k,aa}+t})`."""
         _check_t(t, allow_zero=True)
+        axis = _b.axis("axis", axis, self.dim)
+        x = _b.data("x", x, ndim=0)
         sd = jnp.sqrt(self.covs[:, axis, axis] + t)
         return jnp.sum(self.weights * norm.cdf((x - self.means[:, axis]) / sd))
 
 
 # --------------------------------------------------------------------------------------------
-# The worked examples of MCALLESTER.md, used by the notebooks, the figures and the tests.
+# Worked examples (McAllester 2023 uses a point set and a 1-D mixture like these), used by the notebooks, the figures and the tests.
 
 
 def mcallester_d2() -> FinitePop:
-    """MCALLESTER.md's ``D2``: points (0,0), (2,1), (-1.5,2.5), (1,-2) with weights .1, .4, .3, .2."""
+    """The worked example ``D2``: points (0,0), (2,1), (-1.5,2.5), (1,-2) with weights .1, .4, .3, .2."""
     points = jnp.array([[0.0, 0.0], [2.0, 1.0], [-1.5, 2.5], [1.0, -2.0]])
     return FinitePop(points, jnp.array([0.1, 0.4, 0.3, 0.2]))
 
 
 def mcallester_g1() -> GaussianMixture:
-    """MCALLESTER.md's ``G1``: 1-D mixture, pi = (.3, .5, .2), mu = (-2, .5, 3), v = (.05, .3, .1)."""
+    """The worked example ``G1``: 1-D mixture, pi = (.3, .5, .2), mu = (-2, .5, 3), v = (.05, .3, .1)."""
     return GaussianMixture(
         jnp.array([0.3, 0.5, 0.2]),
         jnp.array([[-2.0], [0.5], [3.0]]),
@@ -269,6 +289,18 @@ def mixture_2d() -> GaussianMixture:
     return GaussianMixture(jnp.array([0.25, 0.45, 0.3]), means, covs)
 
 
+def _check_mixture(pop):
+    if not isinstance(pop, GaussianMixture):
+        raise _validate.fail("pop", "a GaussianMixture", type(pop).__name__)
+    return pop
+
+
+def _check_pop(pop):
+    if not isinstance(pop, (FinitePop, GaussianMixture)):
+        raise _validate.fail("pop", "a FinitePop or a GaussianMixture", type(pop).__name__)
+    return pop
+
+
 def fraction_within(pop: GaussianMixture, y, k: float = 2.0):
     r"""The fraction of the samples ``y`` (n, d) within Mahalanobis distance ``k`` of their nearest
     component of ``pop``: :math:`\frac1n\sum_i 1[\min_j (y_i-\mu_j)^\top C_j^{-1}(y_i-\mu_j) < k^2]`.
@@ -276,10 +308,9 @@ def fraction_within(pop: GaussianMixture, y, k: float = 2.0):
     For exact draws of well-separated components it is :math:`P(\chi^2_d < k^2)` (0.865 for k = 2,
     d = 2); a sampler that smears mass between the components (a uniform ring) scores far lower,
     which a component-weight count cannot see. Scalar."""
-    _validate.positive("k", k)
-    y = jnp.asarray(y)
-    if y.ndim != 2 or y.shape[1] != pop.dim:
-        raise ValueError(f"y must have shape (n, {pop.dim}); got {y.shape}")
+    _check_mixture(pop)
+    _b.positive("k", k)
+    y = jnp.asarray(_b.data("y", y, shape=(None, pop.dim)))
     diff = y[:, None, :] - pop.means[None]
     m2 = jnp.einsum("nkd,kde,nke->nk", diff, jnp.linalg.inv(pop.covs), diff)
     return jnp.mean(jnp.min(m2, axis=1) < k**2)
@@ -299,7 +330,11 @@ def posterior_mean_quadrature(y, pop_pdf, z, t):
     ``z`` (k,), ``t > 0``. Returns (k,). For a smooth, fast-decaying integrand the trapezoid rule
     converges faster than any power of the spacing."""
     _check_t(t)
-    y, w, z = jnp.asarray(y), jnp.asarray(pop_pdf), jnp.asarray(z)
+    y = _b.data("y", y, ndim=1, min_size=2, finite=True)
+    w = _b.data("pop_pdf", pop_pdf, shape=(np.shape(y)[0],))
+    _validate.nonnegative("pop_pdf", w)
+    z = _b.data("z", z, ndim=1)
+    y, w, z = jnp.asarray(y), jnp.asarray(w), jnp.asarray(z)
     kern = jnp.exp(-((z[:, None] - y[None, :]) ** 2) / (2 * t)) * w[None, :]
     return jnp.trapezoid(kern * y[None, :], y, axis=1) / jnp.trapezoid(kern, y, axis=1)
 
@@ -308,6 +343,9 @@ def binned_mean(z, y, edges):
     r"""Monte Carlo regression of ``y`` on ``z``: the mean of the ``y`` whose ``z`` fall in each bin
     of ``edges`` (1-D samples (n,)), an estimate of :math:`E[y\mid z]` at the bin centres, with the
     bin counts. Returns (centres, means, counts), numpy arrays; empty bins give NaN."""
+    z = np.asarray(_b.data("z", z, ndim=1, min_size=0))
+    y = np.asarray(_b.data("y", y, shape=z.shape, min_size=0))
+    _validate.monotone("edges", edges, increasing=True)
     z, y, edges = np.asarray(z), np.asarray(y), np.asarray(edges)
     idx = np.digitize(z, edges) - 1
     ok = (idx >= 0) & (idx < edges.size - 1)
@@ -323,7 +361,10 @@ def denoiser_mse(denoiser, y, z, t):
     (McAllester 2023; the regression target of notebook 07), and for any other
     :math:`\hat y = E[y\mid z] + \delta(z)` the excess is exactly :math:`E\|\delta(z)\|^2`
     (Pythagoras: :math:`y - E[y\mid z]` is orthogonal to every function of :math:`z`)."""
+    _b.function("denoiser", denoiser)
     _check_t(t)
+    y = _b.data("y", y, ndim=2)
+    z = _b.data("z", z, shape=np.shape(y))
     pred = jax.vmap(denoiser, (0, None))(jnp.asarray(z), t)
     return float(jnp.mean(jnp.sum((pred - jnp.asarray(y)) ** 2, axis=-1)))
 
@@ -333,6 +374,10 @@ def tweedie_residual(pop, z, t):
     Tweedie's formula (Robbins 1956; Efron 2011, eq. 2.8; McAllester 2023, "the score is the
     denoising direction over t"), the gradient by autodiff of ``pop.log_density``. ``z`` (n, d),
     ``t`` (n,). Returns (n,)."""
+    _check_pop(pop)
+    z = _b.data("z", z, shape=(None, pop.dim))
+    t = _b.data("t", t, shape=(np.shape(z)[0],))
+    _validate.positive("t", t)
     return _tweedie_residual(pop, jnp.asarray(z), jnp.asarray(t))
 
 
@@ -351,6 +396,9 @@ def heat_residual(pop, z, t):
     :math:`|\partial_t\ln p - \tfrac12(\Delta\ln p + \|\nabla\ln p\|^2)|`, relative to
     :math:`\tfrac12\|\nabla\ln p\|^2 + \tfrac12|\Delta \ln p|` (a scale that does not vanish), every
     derivative by autodiff of ``pop.log_density``. ``z`` (n, d), ``t`` a scalar. Returns (n,)."""
+    _check_pop(pop)
+    _check_t(t)
+    z = _b.data("z", z, shape=(None, pop.dim))
     return _heat_residual(pop, jnp.asarray(z), jnp.asarray(t, jnp.result_type(float)))
 
 
@@ -367,9 +415,8 @@ def _heat_residual(pop, z, t):
 
 def nearest_component(pop: GaussianMixture, y):
     """The index of the component whose mean is nearest to each sample ``y`` (n, d): shape (n,)."""
-    y = jnp.asarray(y)
-    if y.ndim != 2 or y.shape[1] != pop.dim:
-        raise ValueError(f"y must have shape (n, {pop.dim}); got {y.shape}")
+    _check_mixture(pop)
+    y = jnp.asarray(_b.data("y", y, shape=(None, pop.dim)))
     return jnp.argmin(jnp.sum((y[:, None, :] - pop.means[None]) ** 2, axis=-1), axis=1)
 
 
@@ -385,8 +432,9 @@ def goodness_of_fit(pop, z, t):
     Returns ``(ks_pvalues, weight_zscores)``."""
     import scipy.stats
 
+    _check_pop(pop)
     _check_t(t, allow_zero=True)
-    z = jnp.asarray(z)
+    z = jnp.asarray(_b.data("z", z, ndim=2))
     if z.ndim != 2 or z.shape[1] != pop.dim or z.shape[0] < 2:
         raise ValueError(f"z must have shape (n, {pop.dim}) with n >= 2; got {z.shape}")
 

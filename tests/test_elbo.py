@@ -1,4 +1,4 @@
-"""Tests of diffcourse.elbo against closed forms (MCALLESTER.md C8a, C8b, C8c, C9, M1/M6/M7/M8/M13).
+"""Tests of diffcourse.elbo against closed forms (McAllester 2023 C8a, C8b, C8c, C9, M1/M6/M7/M8/M13).
 
 References are written here independently of the package: the Gaussian pop N(mu, s2 I) and the
 1-D mixture G1 have closed-form p_t and E[y | z]; the discrete ELBO is compared with a Monte Carlo
@@ -47,7 +47,7 @@ def gauss_logp(mu, s2, t):
     return eqx.Partial(Gauss(_f(mu), _f(s2)).log_density, t=_f(t))
 
 
-# G1: 1-D mixture (MCALLESTER.md)
+# G1: 1-D mixture (McAllester 2023)
 PI = jnp.array([0.3, 0.5, 0.2])
 MU = jnp.array([-2.0, 0.5, 3.0])
 V = jnp.array([0.05, 0.3, 0.1])
@@ -225,7 +225,7 @@ def test_mutual_information_gaussian():
 
 
 def test_vlb_weight_is_eps_weight_through_bridge():
-    """||y - yhat||^2 / 2t^2 = ||eps - epshat||^2 / 2t with epshat = (z - yhat)/sqrt(t) (MCALLESTER.md §2)."""
+    """||y - yhat||^2 / 2t^2 = ||eps - epshat||^2 / 2t with epshat = (z - yhat)/sqrt(t) (McAllester 2023 §2)."""
     key = jax.random.PRNGKey(0)
     y, eps = jax.random.normal(key, (2, 4))
     t = 0.37

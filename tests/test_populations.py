@@ -1,4 +1,4 @@
-"""Tests for diffcourse.populations: exact p_t, E[y|z], Cov(y|z) and the score (MCALLESTER M9, M11)."""
+"""Tests for diffcourse.populations: exact p_t, E[y|z], Cov(y|z) and the score (McAllester 2023 M9, M11)."""
 
 import jax
 import jax.numpy as jnp

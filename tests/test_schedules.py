@@ -8,7 +8,7 @@ from scipy import stats
 
 from diffcourse import schedules as S
 
-ALPHABARS = (0.3, 0.9, 0.01)  # MCALLESTER.md check C11
+ALPHABARS = (0.3, 0.9, 0.01)  # McAllester 2023 check C11
 
 
 # ----------------------------------------------------------------------------- schedules
@@ -130,7 +130,7 @@ def test_q_step_density_is_the_gaussian_kernel():
 
 @pytest.mark.parametrize("ab_t, ab_prev", [(0.3, 0.35), (0.01, 0.02), (0.9, 1.0)])
 def test_ddpm_posterior_is_bayes_rule(ab_t, ab_prev):
-    """Posterior of x_{t-1} given x_t, x0 from the Gaussian product rule, and MCALLESTER.md §2's
+    """Posterior of x_{t-1} given x_t, x0 from the Gaussian product rule, and McAllester 2023 §2's
     VE form: sqrt(ab_prev) times the Brownian bridge y + (s/t)(z - y), var ab_prev s (t - s)/t."""
     x0, xt = 0.7, -0.4
     b = 1 - ab_t / ab_prev

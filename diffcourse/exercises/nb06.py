@@ -6,7 +6,7 @@ from diffcourse.exercises._check import ExerciseError, check_close
 
 
 def check_ve_time(answer, alphabar):
-    r"""Exercise 1: McAllester's time of a DDPM step, :math:`t = (1-\bar\alpha)/\bar\alpha` (MCALLESTER.md §2)."""
+    r"""Exercise 1: McAllester's time of a DDPM step, :math:`t = (1-\bar\alpha)/\bar\alpha` (McAllester 2023, §2)."""
     alphabar = np.asarray(alphabar, dtype=float)
     expected = (1 - alphabar) / alphabar
     a = np.asarray(answer, dtype=float)

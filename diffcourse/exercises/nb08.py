@@ -32,7 +32,7 @@ def check_x0_from_eps(x0_fn):
 
 def check_ddim_step(step_fn):
     r"""Exercise 2: ``step_fn(z, yhat, t, s)`` is DDIM's deterministic step in VE coordinates,
-    :math:`z_s = \hat y + \sqrt{s/t}\,(z - \hat y)` (MCALLESTER.md §2: an Euler step in :math:`\sqrt t`)."""
+    :math:`z_s = \hat y + \sqrt{s/t}\,(z - \hat y)` (an Euler step in :math:`\sqrt t` of the exponential form)."""
     z, yhat, _ = _points()
     for t, s in ((2.0, 1.0), (50.0, 0.3), (0.1, 0.0)):
         expected = yhat + np.sqrt(s) * (z - yhat) / np.sqrt(t)

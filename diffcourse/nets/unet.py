@@ -1,7 +1,7 @@
 r"""A small U-Net for images (Ronneberger et al. 2015), as used by DDPM (Ho et al. 2020 App. B).
 
 One sample in, one sample out: ``x`` of shape ``(H, W, C)`` (channels last, NHWC after ``vmap``:
-measured faster than NCHW on XLA:CPU, see shared/PERFORMANCE.md) and a scalar VE time ``t > 0``
+measured faster than NCHW on XLA:CPU) and a scalar VE time ``t > 0``
 that enters through :func:`diffcourse.nets.time_embedding` (features of :math:`\ln t`).
 
 Layout for ``channel_mults=(1, 2)``, ``blocks=1`` (8x8 digits)::
@@ -25,7 +25,7 @@ the label :math:`c\in\{0..n-1\}` is added to the time embedding, and the extra r
 is the null label used when ``c`` is None (the unconditional model of classifier-free guidance).
 
 GroupNorm+SiLU has a hand-written backward (:func:`group_norm_silu`): on XLA:CPU the autodiff of
-the textbook formula was 3-4x slower than the fused kernels PyTorch uses (PERFORMANCE.md).
+the textbook formula was 3-4x slower than the fused kernels PyTorch uses (measured on these CPUs).
 """
 
 import math
