@@ -18,7 +18,9 @@ exactly into each other. All functions work elementwise on jnp arrays (float32 o
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
+from diffcourse import _boundary as b
 from diffcourse import _validate as v
 
 # ----------------------------------------------------------------------------- schedules
@@ -28,8 +30,8 @@ def linear_betas(T: int = 1000, beta_start: float = 1e-4, beta_end: float = 0.02
     r"""The linear schedule of Ho et al. 2020 §4: :math:`\beta_t` evenly spaced from
     ``beta_start`` to ``beta_end``, for the steps :math:`k = 1..T`. Returns shape ``(T,)``."""
     T = v.positive_int("T", T)
-    v.in_open_interval("beta_start", beta_start, 0.0, 1.0)
-    v.in_open_interval("beta_end", beta_end, 0.0, 1.0)
+    b.unit("beta_start", beta_start)
+    b.unit("beta_end", beta_end)
     return jnp.linspace(beta_start, beta_end, T)
 
 
@@ -40,6 +42,12 @@ def cosine_alphabar(k, T: int = 1000, offset: float = 0.008):
 
     with the paper's offset :math:`o` (its ``s`` = 0.008). ``k``: any array of step indices in
     [0, T] (also non-integer); the course keeps ``t`` for the VE time and ``s`` for the next time."""
+    T = v.positive_int("T", T)
+    b.positive("offset", offset)
+    if v.is_concrete(k):
+        kk = b.data("k", k, min_size=0)
+        if not bool(jnp.all((kk >= 0) & (kk <= T))):
+            raise v.fail("k", f"step indices in [0, T] = [0, {T}]", v._describe(np.asarray(kk)))
     f = lambda u: jnp.cos((u / T + offset) / (1 + offset) * jnp.pi / 2) ** 2
     return f(jnp.asarray(k, dtype=float)) / f(0.0)
 
@@ -53,14 +61,15 @@ def cosine_betas(T: int = 1000, offset: float = 0.008, max_beta: float = 0.999):
     with :math:`\bar\alpha_t` from :func:`cosine_alphabar`. The clip (0.999 in the paper) keeps the
     last step from being singular. Returns shape ``(T,)``."""
     T = v.positive_int("T", T)
-    v.positive("offset", offset)
-    v.in_open_interval("max_beta", max_beta, 0.0, 1.0)
+    b.positive("offset", offset)
+    b.unit("max_beta", max_beta)
     ab = cosine_alphabar(jnp.arange(T + 1), T, offset)
     return jnp.minimum(1.0 - ab[1:] / ab[:-1], max_beta)
 
 
-def _check_betas(betas):
-    v.in_open_interval("betas", betas, 0.0, 1.0)
+def _check_betas(betas, name="betas"):
+    betas = b.data(name, betas)
+    v.in_open_interval(name, betas, 0.0, 1.0)
     return jnp.asarray(betas)
 
 
@@ -78,6 +87,7 @@ def alphabars(betas):
 def snr(alphabar):
     r"""Signal-to-noise ratio :math:`\mathrm{SNR} = \bar\alpha/(1-\bar\alpha)` (Kingma et al. 2021,
     VDM eq. 2); it equals :math:`1/t_{VE}`."""
+    alphabar = b.data("alphabar", alphabar)
     v.in_open_interval("alphabar", alphabar, 0.0, 1.0)
     alphabar = jnp.asarray(alphabar)
     return alphabar / (1.0 - alphabar)
@@ -91,12 +101,15 @@ def q_step_mean_var(x_prev, beta):
     :math:`q(x_t\mid x_{t-1}) = \mathcal N(\sqrt{1-\beta}\,x_{t-1}, \beta I)`.
     Returns ``(mean, var)``: mean has the shape of ``x_prev``, var the shape of ``beta``."""
     beta = _check_betas(beta)
+    x_prev = b.data("x_prev", x_prev)
+    b.broadcast(x_prev=x_prev, beta=beta)
     return jnp.sqrt(1.0 - beta) * x_prev, beta
 
 
 def q_step(key, x_prev, beta):
     r"""One forward step :math:`x_t = \sqrt{1-\beta}\,x_{t-1} + \sqrt\beta\,\epsilon`,
     :math:`\epsilon\sim\mathcal N(0, I)` (Ho et al. 2020, eq. 2). Shape of ``x_prev``."""
+    b.key("key", key)
     mean, var = q_step_mean_var(x_prev, beta)
     eps = jax.random.normal(key, jnp.shape(x_prev), dtype=jnp.result_type(mean))
     return mean + jnp.sqrt(var) * eps
@@ -105,6 +118,8 @@ def q_step(key, x_prev, beta):
 def q_step_density(x, x_prev, beta):
     r"""The forward kernel as a density, elementwise in 1-D:
     :math:`q(x\mid x') = \mathcal N(x;\ \sqrt{1-\beta}\,x',\ \beta)`. Broadcasts ``x``, ``x_prev``."""
+    x = b.data("x", x)
+    b.broadcast(x=x, x_prev=np.shape(x_prev))
     mean, var = q_step_mean_var(x_prev, beta)
     return jnp.exp(-0.5 * (x - mean) ** 2 / var) / jnp.sqrt(2 * jnp.pi * var)
 
@@ -118,8 +133,15 @@ def q_step_push(x, beta, x_prev, p_prev):
     :math:`p(x')`. ``x``: points (m,) to evaluate at; returns (m,). The trapezoid rule is spectrally
     accurate for these Gaussian integrands once the grid spacing resolves
     :math:`\sqrt{\beta/(1-\beta)}`, the width of :math:`q(x\mid\cdot)` in :math:`x'`."""
+    x_prev = b.data("x_prev", x_prev, ndim=1, min_size=2)
     v.monotone("x_prev", x_prev, increasing=True)
-    v.shape("p_prev", p_prev, tuple(jnp.shape(x_prev)))
+    p_prev = b.data("p_prev", p_prev, shape=tuple(jnp.shape(x_prev)))
+    v.nonnegative("p_prev", p_prev)
+    _check_betas(beta)
+    b.real("beta", beta)
+    x = b.data("x", x)
+    if v.is_concrete(x) and np.ndim(x) > 1:
+        raise v.fail("x", "a point or a 1-D array of points", f"shape {np.shape(x)}")
     x = jnp.atleast_1d(jnp.asarray(x))
     kernel = q_step_density(x[:, None], x_prev[None, :], beta)
     return jnp.trapezoid(kernel * p_prev[None, :], x_prev, axis=1)
@@ -128,7 +150,11 @@ def q_step_push(x, beta, x_prev, p_prev):
 def q_sample(key, x0, alphabar):
     r""":math:`x_t = \sqrt{\bar\alpha}\,x_0 + \sqrt{1-\bar\alpha}\,\epsilon` (Ho et al. 2020, eq. 4),
     a draw from :math:`q(x_t\mid x_0)`. Shape of ``x0``."""
+    b.key("key", key)
+    x0 = b.data("x0", x0)
+    alphabar = b.data("alphabar", alphabar)
     v.in_open_interval("alphabar", alphabar, 0.0, 1.0)
+    b.broadcast(x0=x0, alphabar=alphabar)
     eps = jax.random.normal(key, jnp.shape(x0), dtype=jnp.result_type(x0, float))
     return jnp.sqrt(alphabar) * x0 + jnp.sqrt(1.0 - alphabar) * eps
 
@@ -143,8 +169,12 @@ def ddpm_posterior(x0, x_t, alphabar_t, alphabar_prev):
 
     ``alphabar_prev`` may be 1 (the step t = 1, where the posterior is the point x0).
     Returns ``(mean, var)``."""
+    x0, x_t = b.data("x0", x0), b.data("x_t", x_t)
+    alphabar_t = b.data("alphabar_t", alphabar_t)
+    alphabar_prev = b.data("alphabar_prev", alphabar_prev)
     v.in_open_interval("alphabar_t", alphabar_t, 0.0, 1.0)
     v.in_open_interval("alphabar_prev", alphabar_prev, 0.0, 1.0 + 1e-12)
+    b.broadcast(x0=x0, x_t=x_t, alphabar_t=alphabar_t, alphabar_prev=alphabar_prev)
     if v.is_concrete((alphabar_t, alphabar_prev)) and not bool(
         jnp.all(jnp.asarray(alphabar_t) < jnp.asarray(alphabar_prev))
     ):
@@ -162,6 +192,7 @@ def ddpm_posterior(x0, x_t, alphabar_t, alphabar_prev):
 def ve_time(alphabar):
     r"""McAllester's time of a DDPM step: :math:`t_{VE} = (1-\bar\alpha)/\bar\alpha = 1/\mathrm{SNR}`
     (McAllester 2023, §2). ``alphabar`` in (0, 1]; returns t >= 0."""
+    alphabar = b.data("alphabar", alphabar)
     v.in_open_interval("alphabar", alphabar, 0.0, 1.0 + 1e-12)
     alphabar = jnp.asarray(alphabar)
     return (1.0 - alphabar) / alphabar
@@ -169,19 +200,37 @@ def ve_time(alphabar):
 
 def alphabar_from_ve_time(t):
     r"""Inverse of :func:`ve_time`: :math:`\bar\alpha = 1/(1+t)`, ``t >= 0``."""
+    t = b.data("t", t)
     v.nonnegative("t", t)
     return 1.0 / (1.0 + jnp.asarray(t))
 
 
+def _vp(x, name, alphabar):
+    """A state and an alphabar in (0, 1] whose shapes broadcast."""
+    x, alphabar = b.data(name, x), b.data("alphabar", alphabar)
+    v.in_open_interval("alphabar", alphabar, 0.0, 1.0 + 1e-12)
+    b.broadcast(**{name: x, "alphabar": alphabar})
+    return x, alphabar
+
+
+def _ve(a, a_name, z, t):
+    """A prediction, a state and VE times t > 0 whose shapes broadcast."""
+    a, t = b.data(a_name, a), b.data("t", t)
+    z = b.data("z", z) if z is not None else None
+    v.positive("t", t)
+    b.broadcast(**{a_name: a, "t": t, **({} if z is None else {"z": z})})
+    return a, z, t
+
+
 def x_to_z(x, alphabar):
     r"""DDPM state to VE state: :math:`z = x_t/\sqrt{\bar\alpha_t}` (McAllester 2023, §2)."""
-    v.in_open_interval("alphabar", alphabar, 0.0, 1.0 + 1e-12)
+    x, alphabar = _vp(x, "x", alphabar)
     return x / jnp.sqrt(alphabar)
 
 
 def z_to_x(z, alphabar):
     r"""VE state to DDPM state: :math:`x_t = \sqrt{\bar\alpha_t}\,z`."""
-    v.in_open_interval("alphabar", alphabar, 0.0, 1.0 + 1e-12)
+    z, alphabar = _vp(z, "z", alphabar)
     return jnp.sqrt(alphabar) * z
 
 
@@ -190,23 +239,23 @@ def z_to_x(z, alphabar):
 
 def eps_to_denoiser(eps, z, t):
     r""":math:`E[y\mid z] = z - \sqrt t\,\hat\epsilon` (McAllester 2023, §2)."""
-    v.positive("t", t)
+    eps, z, t = _ve(eps, "eps", z, t)
     return z - jnp.sqrt(t) * eps
 
 
 def denoiser_to_eps(yhat, z, t):
     r""":math:`\hat\epsilon = (z - E[y\mid z])/\sqrt t` (McAllester 2023, §2)."""
-    v.positive("t", t)
+    yhat, z, t = _ve(yhat, "yhat", z, t)
     return (z - yhat) / jnp.sqrt(t)
 
 
 def denoiser_to_score(yhat, z, t):
     r"""McAllester's identity: :math:`\nabla_z \ln p_t(z) = (E[y\mid z] - z)/t`."""
-    v.positive("t", t)
+    yhat, z, t = _ve(yhat, "yhat", z, t)
     return (yhat - z) / t
 
 
 def score_to_denoiser(score, z, t):
     r"""Tweedie's formula (Robbins 1956, Efron 2011): :math:`E[y\mid z] = z + t\,\nabla_z\ln p_t(z)`."""
-    v.positive("t", t)
+    score, z, t = _ve(score, "score", z, t)
     return z + t * score
