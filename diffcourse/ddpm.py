@@ -253,7 +253,18 @@ def grid(model, setting: str, steps: int, *, strict=False):
     )
 
 
-def sample(key, model, n: int, *, setting="ddim", steps=50, lam=None, c=None, return_path=False):
+def sample(
+    key,
+    model,
+    n: int,
+    *,
+    setting="ddim",
+    steps=50,
+    lam=None,
+    c=None,
+    return_path=False,
+    strict=False,
+):
     r"""``n`` images from ``model`` (a :class:`~diffcourse.nets.precond.Preconditioned`), (n, H, W, C).
 
     One call of the one sampler (:func:`diffcourse.samplers.sample`) with the named ``setting``
@@ -262,6 +273,8 @@ def sample(key, model, n: int, *, setting="ddim", steps=50, lam=None, c=None, re
     The start is :math:`z_T\sim N(0, (t_0+\sigma_d^2) I)`, the Gaussian with the data's scale
     at the grid's first time. Returns :math:`y` on the data's [-1, 1] scale, or with
     ``return_path`` the path (len(ts), n, H, W, C) on the DDPM scale :math:`x = z\sqrt{\bar\alpha(t)}`.
+    ``strict=True``: refuse (ValueError) a setting whose grid would leave the training range,
+    instead of keeping the grid inside it.
     """
     n = _validate.positive_int("n", n)
     if setting not in samplers.SETTINGS:
@@ -270,7 +283,7 @@ def sample(key, model, n: int, *, setting="ddim", steps=50, lam=None, c=None, re
     if fixed_lam is not None and lam is not None and float(lam) != fixed_lam:
         raise ValueError(f"setting {setting!r} has lam = {fixed_lam}; got lam={lam}")
     lam = fixed_lam if fixed_lam is not None else (1.0 if lam is None else lam)
-    ts, _ = grid(model, setting, steps)
+    ts, _ = grid(model, setting, steps, strict=strict)
     k_T, k_run = jax.random.split(key)
     scale = np.sqrt(ts[0] + model.sigma_data**2)
     z_T = scale * jax.random.normal(k_T, (n, *model.shape), jnp.float32)

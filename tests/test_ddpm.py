@@ -119,6 +119,8 @@ def test_sample_shapes_path_and_bad_input():
     assert 0.5 < float(path[0].std()) < 1.5
     with pytest.raises(ValueError, match="setting must be one of"):
         ddpm.sample(jax.random.key(0), model, 2, setting="euler")
+    with pytest.raises(ValueError, match="training range"):
+        ddpm.sample(jax.random.key(0), model, 2, setting="ddim", steps=4, strict=True)
     with pytest.raises(ValueError, match="has lam = 0.0"):
         ddpm.sample(jax.random.key(0), model, 2, setting="ddim", lam=0.5)
     with pytest.raises(ValueError, match="n must be"):
