@@ -16,6 +16,7 @@ module             object                                                      n
 ``losses``         denoising score matching and its weightings                 07
 ``nets``           an MLP for 2-D data and a U-Net for images                  07, 08
 ``train``          the training loop: optax, EMA, sharding, checkpoints        07, 08
+``checkpoint``     the checkpoint file: SHA-256 over the whole file, rotation  07, 08
 ``data``           2-D toys, scikit-learn digits, MNIST IDX files              07, 08
 ``ddpm``           the image DDPM: U-Net, schedule, loss, checkpoint     08
 ``samplers``       DDPM ancestral, DDIM and ODE samplers for images            08
@@ -44,6 +45,7 @@ _MODULES = (
     "losses",
     "nets",
     "train",
+    "checkpoint",
     "data",
     "ddpm",
     "samplers",

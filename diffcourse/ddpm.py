@@ -25,7 +25,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from diffcourse import _validate, losses, samplers, schedules
+from diffcourse import _boundary, _validate, losses, samplers, schedules
 from diffcourse.nets.precond import Preconditioned, sigma_data
 from diffcourse.nets.unet import UNet
 
@@ -45,9 +45,12 @@ class Arch:
     n_classes: int = 0
 
     def __post_init__(self):
-        object.__setattr__(self, "channel_mults", tuple(int(m) for m in self.channel_mults))
+        mults = _validate.ints("channel_mults", self.channel_mults, minimum=1, max_len=8)
+        object.__setattr__(self, "channel_mults", mults)
         for name in ("channels", "blocks", "groups"):
             _validate.positive_int(name, getattr(self, name))
+        _validate.flag("attention", self.attention)
+        _validate.nonnegative_int("n_classes", self.n_classes)
         if not self.channel_mults or min(self.channel_mults) < 1:
             raise ValueError(f"channel_mults must be positive integers; got {self.channel_mults}")
         if any(self.channels * m % self.groups for m in self.channel_mults):
@@ -72,9 +75,9 @@ class Loss:
     schedule: str = "cosine"
 
     def __post_init__(self):
-        if self.kind not in ("edm", "eps"):
+        if not isinstance(self.kind, str) or self.kind not in ("edm", "eps"):
             raise ValueError(f"kind must be 'edm' or 'eps'; got {self.kind!r}")
-        if self.schedule not in ("cosine", "linear"):
+        if not isinstance(self.schedule, str) or self.schedule not in ("cosine", "linear"):
             raise ValueError(f"schedule must be 'cosine' or 'linear'; got {self.schedule!r}")
         if self.sigma_data is not None:
             _validate.positive("sigma_data", self.sigma_data)
@@ -102,15 +105,42 @@ def schedule(name: str = "cosine"):
     raise ValueError(f"schedule must be 'cosine' or 'linear'; got {name!r}")
 
 
+def _check_read(model, x_t, alphabar):
+    """A model, one image x_t and a noise level alphabar in (0, 1) (alphabar = 1 is t = 0, where
+    no model is defined)."""
+    _boundary.function("model", model)
+    shape = getattr(model, "shape", None)
+    x_t = _boundary.data("x_t", x_t, shape=shape if isinstance(shape, tuple) else None)
+    _boundary.unit("alphabar", alphabar)
+    return x_t
+
+
 def eps(model, x_t, alphabar):
     r"""Predicted noise :math:`\hat\epsilon(x_t)` on the DDPM scale (bridge: :math:`z = x_t/\sqrt{\bar\alpha}`)."""
+    x_t = _check_read(model, x_t, alphabar)
     z, t = schedules.x_to_z(x_t, alphabar), schedules.ve_time(alphabar)
     return schedules.denoiser_to_eps(model(z, t), z, t)
 
 
 def x0(model, x_t, alphabar):
     r"""Predicted clean image :math:`\hat x_0 = E[y\mid z]` from :math:`x_t` (Ho et al. 2020 eq. 15)."""
+    x_t = _check_read(model, x_t, alphabar)
     return model(schedules.x_to_z(x_t, alphabar), schedules.ve_time(alphabar))
+
+
+def _check_image_shape(image_shape):
+    if isinstance(image_shape, (str, bytes)) or not hasattr(image_shape, "__len__"):
+        raise _validate.fail("image_shape", "(H, W, C) with positive sizes", repr(image_shape))
+    if len(image_shape) != 3:
+        raise ValueError(f"image_shape must be (H, W, C) with positive sizes; got {image_shape}")
+    return _validate.ints("image_shape", image_shape, minimum=1, min_len=3, max_len=3)
+
+
+def _check_arch_loss(arch, loss):
+    if not isinstance(arch, Arch):
+        raise _validate.fail("arch", "a ddpm.Arch", type(arch).__name__)
+    if not isinstance(loss, Loss):
+        raise _validate.fail("loss", "a ddpm.Loss", type(loss).__name__)
 
 
 def build(key, image_shape, arch: Arch, loss: Loss) -> Preconditioned:
@@ -118,11 +148,11 @@ def build(key, image_shape, arch: Arch, loss: Loss) -> Preconditioned:
 
     ``loss.sigma_data`` must be set (see :func:`train_images`). The model records its image shape
     and the training range of its times (the 0.1%-99.9% quantiles of the t-sampler)."""
+    _boundary.key("key", key)
+    shape = _check_image_shape(image_shape)
+    _check_arch_loss(arch, loss)
     if loss.sigma_data is None:
         raise ValueError("loss.sigma_data must be set (train_images measures it from the data)")
-    shape = tuple(int(s) for s in image_shape)
-    if len(shape) != 3 or min(shape) < 1:
-        raise ValueError(f"image_shape must be (H, W, C) with positive sizes; got {image_shape}")
     net = UNet(key, in_channels=shape[-1], **dataclasses.asdict(arch))
     return Preconditioned(
         net,
@@ -136,6 +166,10 @@ def build(key, image_shape, arch: Arch, loss: Loss) -> Preconditioned:
 
 def meta_for(image_shape, arch: Arch, loss: Loss, data="digits") -> dict:
     """The JSON-able meta stored with a checkpoint: enough to rebuild the skeleton (:func:`from_meta`)."""
+    image_shape = _check_image_shape(image_shape)
+    _check_arch_loss(arch, loss)
+    if not isinstance(data, str):
+        raise _validate.fail("data", "the name of the data set (a string)", repr(data))
     return {
         "image_shape": [int(s) for s in image_shape],
         "model": {**dataclasses.asdict(arch), "channel_mults": list(arch.channel_mults)},
@@ -146,6 +180,8 @@ def meta_for(image_shape, arch: Arch, loss: Loss, data="digits") -> dict:
 
 def from_meta(meta) -> Preconditioned:
     """An untrained denoiser with the architecture described by ``meta`` (fixed key 0)."""
+    if not isinstance(meta, dict):
+        raise _validate.fail("meta", "a dict with model, loss and image_shape", type(meta).__name__)
     try:
         arch, loss = Arch(**meta["model"]), Loss(**meta["loss"])
         shape = meta["image_shape"]
@@ -158,6 +194,7 @@ def save(path, model, meta) -> pathlib.Path:
     """Write the (EMA) model alone, float32: the small checkpoint :func:`load` and the CLI read."""
     from diffcourse import checkpoint
 
+    _check_model(model)
     to32 = lambda a: (
         a.astype(jnp.float32) if isinstance(a, jax.Array) and a.dtype.kind == "f" else a
     )
@@ -172,6 +209,8 @@ def load(path=None):
     ``model.t_range``), so :func:`sample` needs nothing else."""
     from diffcourse import checkpoint
 
+    if path is not None and (not isinstance(path, (str, pathlib.PurePath)) or str(path) == ""):
+        raise _validate.fail("path", "a file or folder path", repr(path))
     path = SHIPPED if path is None else pathlib.Path(path)
     if path.is_dir():
         path = path / "model.ckpt"
@@ -202,12 +241,24 @@ def train_images(
     """
     from diffcourse import train
 
-    images = np.asarray(images, np.float32)
+    _boundary.key("key", key)
+    unknown = sorted(set(config) - {f.name for f in dataclasses.fields(train.TrainConfig)})
+    if unknown:
+        raise _validate.fail(
+            unknown[0], "a field of train.TrainConfig", f"an unknown keyword (all: {unknown})"
+        )
+    images = np.asarray(_boundary.data("images", images, finite=True), np.float32)
     if images.ndim == 3:
         images = images[..., None]
     _validate.shape("images", images, (None, None, None, None))
+    if images.size == 0:
+        raise _validate.fail("images", "a non-empty set of images", f"shape {images.shape}")
+    if images.min() < -1.0 or images.max() > 1.0:
+        raise _validate.fail("images", "scaled to [-1, 1]", _validate._describe(images))
     arch = Arch() if arch is None else arch
     loss = Loss() if loss is None else loss
+    _check_arch_loss(arch, loss)
+    _validate.flag("resume", resume)
     if loss.sigma_data is None:
         loss = dataclasses.replace(loss, sigma_data=round(sigma_data(images), 4))
     data_tree = images
@@ -242,11 +293,25 @@ def train_images(
     return result, meta
 
 
+def _check_model(model):
+    """A denoiser for images that knows its shape, training range and data scale: a
+    :class:`Preconditioned` from :func:`build` or :func:`load`, or a wrapper of one."""
+    if not callable(model) or not all(
+        hasattr(model, a) for a in ("shape", "t_range", "sigma_data")
+    ):
+        raise _validate.fail(
+            "model", "a Preconditioned denoiser (ddpm.build or ddpm.load)", type(model).__name__
+        )
+    return model
+
+
 def grid(model, setting: str, steps: int, *, strict=False):
     """The VE grid a named setting (:data:`diffcourse.samplers.SETTINGS`) is meant for, inside the
     model's training range. Returns ``(ts, note)``; ``note`` says what clipping did ("" if nothing);
     ``strict=True`` raises instead of clipping."""
     steps = _validate.positive_int("steps", steps)
+    _check_model(model)
+    strict = _validate.flag("strict", strict)
     ab = schedule("cosine")
     return samplers.settings_grid(
         setting, steps, alphabars=ab, t_range=model.t_range, strict=strict
@@ -277,7 +342,11 @@ def sample(
     instead of keeping the grid inside it.
     """
     n = _validate.positive_int("n", n)
-    if setting not in samplers.SETTINGS:
+    _boundary.key("key", key)
+    _check_model(model)
+    if lam is not None:
+        _boundary.nonnegative("lam", lam)
+    if not isinstance(setting, str) or setting not in samplers.SETTINGS:
         raise ValueError(f"setting must be one of {tuple(samplers.SETTINGS)}; got {setting!r}")
     step, fixed_lam, _ = samplers.SETTINGS[setting]
     if fixed_lam is not None and lam is not None and float(lam) != fixed_lam:

@@ -21,7 +21,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from diffcourse import _validate, samplers, schedules
+from diffcourse import _boundary, _validate, samplers, schedules
 
 # ---------------------------------------------------------------- expectations and time grids
 
@@ -50,6 +50,7 @@ def eps_monte_carlo(key, n: int, d: int):
     """Monte Carlo rule: ``n`` draws :math:`\\epsilon\\sim\\mathcal N(0, I_d)` with weights 1/n. Shapes (n, d), (n,)."""
     n = _validate.positive_int("n", n)
     d = _validate.positive_int("d", d)
+    _boundary.key("key", key)
     eps = jax.random.normal(key, (n, d))
     return eps, jnp.full((n,), 1.0 / n, dtype=eps.dtype)
 
@@ -63,19 +64,32 @@ def log_t_grid(t_min, t_max, n: int):
     return jnp.asarray(samplers.geometric_grid(t_max, t_min, n - 1)[::-1].copy())
 
 
-@jax.jit
 def integrate_log_t(f, ts):
     r""":math:`\int_{t_0}^{T} f(t)\,dt = \int f(e^u)\,e^u\,du`: trapezoid rule in :math:`u=\ln t` over the grid ``ts``.
 
     ``f``: values on the grid, shape (n,); ``ts``: strictly increasing positive grid, shape (n,).
     """
+    if _validate.is_concrete((f, ts)):
+        ts = _check_grid(ts)
+        f = _boundary.data("f", f, shape=np.shape(ts))
+    return _integrate_log_t(f, ts)
+
+
+@jax.jit
+def _integrate_log_t(f, ts):
     u = jnp.log(ts)
     g = f * ts
     return jnp.sum(0.5 * (g[1:] + g[:-1]) * jnp.diff(u))
 
 
 def _check_rule(rule, d):
+    if not (isinstance(rule, (tuple, list)) and len(rule) == 2):
+        raise _validate.fail(
+            "rule", "a pair (eps, w) of nodes and weights", _validate._describe(rule)
+        )
     eps, w = rule
+    eps = _boundary.data("rule[0] (eps nodes)", eps, finite=True)
+    w = _boundary.data("rule[1] (weights)", w)
     _validate.shape("rule[0] (eps nodes)", eps, (None, d))
     _validate.shape("rule[1] (weights)", w, (np.shape(eps)[0],))
     _validate.probabilities("rule[1] (weights)", w)
@@ -83,13 +97,14 @@ def _check_rule(rule, d):
 
 
 def _check_grid(ts):
+    ts = _boundary.data("ts", ts, min_size=0)
     _validate.monotone("ts", ts, increasing=True)
     _validate.positive("ts", ts)
     return jnp.asarray(ts)
 
 
-def _check_y(y):
-    y = jnp.asarray(y)
+def _check_y(y, name="y"):
+    y = jnp.asarray(_boundary.data(name, y, shape=(None,)))
     if y.ndim != 1:
         raise ValueError(f"y must have shape (d,) (one sample; vmap for a batch); got {y.shape}")
     return y
@@ -103,11 +118,17 @@ def vlb_weight(t):
 
     :math:`\frac{\|y-\hat y\|^2}{2t^2} = \frac{\|\epsilon-\hat\epsilon\|^2}{2t}` (McAllester 2023, §2).
     """
+    _boundary.times("t", _boundary.data("t", t))
     return 0.5 / jnp.asarray(t) ** 2
 
 
 def denoising_error(denoiser, y, t, rule):
     r""":math:`E_\epsilon\|y - \hat y(y+\sqrt t\,\epsilon,\ t)\|^2` for one fixed ``y`` (d,) and scalar ``t``; uses ``rule``."""
+    if _validate.is_concrete((y, t, rule)):
+        _boundary.function("denoiser", denoiser)
+        y = _check_y(y)
+        _boundary.positive("t", t)
+        rule = _check_rule(rule, y.shape[0])
     eps, w = rule
     z = y + jnp.sqrt(t) * eps
     yhat = jax.vmap(denoiser, in_axes=(0, None))(z, t)
@@ -121,8 +142,11 @@ def _errors_on_grid(denoiser, y, ts, rule):
 
 def denoising_errors(denoiser, y, ts, rule):
     r""":func:`denoising_error` at every time of the grid ``ts`` (n,), in one compiled call. (n,)."""
+    _boundary.function("denoiser", denoiser)
     y = _check_y(y)
     _check_rule(rule, y.shape[0])
+    ts = _boundary.data("ts", ts, ndim=1)
+    _validate.positive("ts", ts)
     return _errors_on_grid(denoiser, y, jnp.asarray(ts), rule)
 
 
@@ -130,17 +154,27 @@ def vlb_density_per_log_t(denoiser, y, ts, rule):
     r"""The variational bound's integrand per unit :math:`\ln t` on the grid ``ts``:
     :math:`t\,\frac{E_\epsilon\|y-\hat y\|^2}{2t^2}`, so that the area under it against
     :math:`\ln t` is the bound's denoising part (McAllester 2023). (n,)."""
+    ts = _boundary.data("ts", ts, ndim=1)
+    _validate.positive("ts", ts)
     ts = jnp.asarray(ts)
     return ts * vlb_weight(ts) * denoising_errors(denoiser, y, ts, rule)
 
 
 def log_pop_integrand(denoiser, y, t, rule):
     r"""Integrand of M8: :math:`\frac{d}{2t} - \frac{E_\epsilon\|y-\hat y(t, y+\sqrt t\epsilon)\|^2}{2t^2}`."""
+    if _validate.is_concrete((y, t)):
+        y = _check_y(y)
+        _boundary.positive("t", t)
     return 0.5 * y.shape[-1] / t - vlb_weight(t) * denoising_error(denoiser, y, t, rule)
 
 
 def expected_log_density(log_density, y, t, rule):
     r""":math:`E_\epsilon \ln p(y + \sqrt t\,\epsilon)` for a single-sample log-density ``log_density(z)``."""
+    if _validate.is_concrete((y, t, rule)):
+        _boundary.function("log_density", log_density)
+        y = _check_y(y)
+        _boundary.nonnegative("t", t)
+        rule = _check_rule(rule, y.shape[0])
     eps, w = rule
     return jnp.sum(w * jax.vmap(log_density)(y + jnp.sqrt(t) * eps))
 
@@ -157,6 +191,8 @@ def log_pop(denoiser, log_p_T, y, ts, rule):
     With a learned denoiser and a prior in place of :math:`p_T` this is the continuous ELBO
     (see :func:`continuous_elbo`). Returns a scalar (nats).
     """
+    _boundary.function("denoiser", denoiser)
+    _boundary.function("log_p_T", log_p_T)
     y = _check_y(y)
     ts = _check_grid(ts)
     rule = _check_rule(rule, y.shape[0])
@@ -197,12 +233,14 @@ def continuous_elbo(denoiser, log_prior, y, ts, rule, decoder_var=None) -> ElboT
     ``ts``: increasing grid, :math:`t_0 = ` ``ts[0]``, :math:`T = ` ``ts[-1]``; ``decoder_var``:
     :math:`\sigma_0^2`, default :math:`t_0` (the posterior variance of y given z(t0) for a smooth pop).
     """
+    _boundary.function("denoiser", denoiser)
+    _boundary.function("log_prior", log_prior)
     y = _check_y(y)
     ts = _check_grid(ts)
     d = y.shape[0]
     rule = _check_rule(rule, d)
     if decoder_var is not None:
-        _validate.positive("decoder_var", decoder_var)
+        _boundary.positive("decoder_var", decoder_var)
     return _continuous_elbo(denoiser, log_prior, y, ts, rule, decoder_var)
 
 
@@ -226,9 +264,9 @@ def mutual_information(denoiser, ys, y_weights, ts, rule):
     analytically as :math:`\mathrm{tr\,Cov}(y)/(2T)` (for large t the denoiser is E[y]).
     For a discrete pop, :math:`t_0\to 0` gives the entropy :math:`H(y)` (:math:`H(y\mid z(t_0))\to0`).
     """
-    ys = jnp.asarray(ys)
-    if ys.ndim != 2:
-        raise ValueError(f"ys must have shape (n, d); got {ys.shape}")
+    _boundary.function("denoiser", denoiser)
+    ys = jnp.asarray(_boundary.data("ys", ys, shape=(None, None)))
+    y_weights = _boundary.data("y_weights", y_weights)
     _validate.shape("y_weights", y_weights, (ys.shape[0],))
     _validate.probabilities("y_weights", y_weights)
     ts = _check_grid(ts)
@@ -252,6 +290,14 @@ def gaussian_kl(mean_q, var_q, mean_p, var_p):
 
     :math:`\tfrac12\big[d\,v_q/v_p + \|m_q-m_p\|^2/v_p - d + d\ln(v_p/v_q)\big]`.
     """
+    if _validate.is_concrete((mean_q, var_q, mean_p, var_p)):
+        mean_q = _boundary.data("mean_q", mean_q, min_ndim=1)
+        mean_p = _boundary.data("mean_p", mean_p, min_ndim=1)
+        _boundary.broadcast(mean_q=mean_q, mean_p=mean_p)
+        if np.shape(mean_q)[-1] != np.shape(mean_p)[-1]:
+            raise _validate.fail("mean_p", f"of dimension {np.shape(mean_q)[-1]}", np.shape(mean_p))
+        _boundary.times("var_q", var_q)
+        _boundary.times("var_p", var_p)
     d = jnp.shape(mean_q)[-1]
     r = var_q / var_p
     return 0.5 * (d * r + jnp.sum((mean_q - mean_p) ** 2, axis=-1) / var_p - d - d * jnp.log(r))
@@ -261,6 +307,11 @@ def ddpm_p_mean(eps_model, x_t, alphabar_t, beta_t):
     r"""Mean of the model kernel :math:`p_\theta(x_{t-1}\mid x_t)` (Ho et al. 2020 eq. 11):
     :math:`\mu_\theta = \frac1{\sqrt{\alpha_t}}\big(x_t - \frac{\beta_t}{\sqrt{1-\bar\alpha_t}}\hat\epsilon(x_t,\bar\alpha_t)\big)`.
     """
+    if _validate.is_concrete((x_t, alphabar_t, beta_t)):
+        _boundary.function("eps_model", eps_model)
+        x_t = _boundary.data("x_t", x_t, min_ndim=1)
+        _validate.in_open_interval("alphabar_t", alphabar_t, 0.0, 1.0)
+        _validate.in_open_interval("beta_t", beta_t, 0.0, 1.0)
     eps_hat = eps_model(x_t, alphabar_t)
     return (x_t - beta_t / jnp.sqrt(1 - alphabar_t) * eps_hat) / jnp.sqrt(1 - beta_t)
 
@@ -292,10 +343,11 @@ def ddpm_elbo(eps_model, x0, betas, rule, *, sigma2: str = "beta") -> DDPMTerms:
     ``eps_model(x_t, alphabar_t) -> (d,)`` predicts :math:`\epsilon`; ``betas`` (T,) in (0, 1);
     the expectation over :math:`x_t = \sqrt{\bar\alpha_t}x_0 + \sqrt{1-\bar\alpha_t}\epsilon` uses ``rule``.
     """
-    x0 = _check_y(x0)
+    _boundary.function("eps_model", eps_model)
+    x0 = _check_y(x0, "x0")
     d = x0.shape[0]
     rule = _check_rule(rule, d)
-    betas = jnp.asarray(betas)
+    betas = jnp.asarray(_boundary.data("betas", betas, min_size=0))
     if betas.ndim != 1 or betas.shape[0] < 2:
         raise ValueError(
             f"betas must be a 1-D schedule of at least 2 steps; got shape {betas.shape}"
@@ -338,14 +390,20 @@ def _ddpm_terms(eps_model, x0, betas, alphabar, eps, w, tilde):
 
 
 def divergence_exact(f, z):
-    r""":math:`\nabla\cdot f(z) = \mathrm{tr}\,\partial f/\partial z` by ``jax.jacfwd`` (d forward passes; low d)."""
-    return jnp.trace(jax.jacfwd(f)(z))
+    r""":math:`\nabla\cdot f(z) = \mathrm{tr}\,\partial f/\partial z` by ``jax.jacrev`` (d reverse passes;
+    low d). Reverse mode, because networks with a hand-written backward (``jax.custom_vjp``, the
+    U-Net's fused GroupNorm) have no forward-mode derivative."""
+    if _validate.is_concrete(z):
+        _boundary.function("f", f)
+        z = _check_y(z, "z")
+    return jnp.trace(jax.jacrev(f)(z))
 
 
 def hutchinson_probes(key, n: int, d: int, kind: str = "rademacher"):
     r"""``n`` probe vectors (n, d) with :math:`E[vv^\top] = I`: Rademacher (±1) or Gaussian."""
     n = _validate.positive_int("n", n)
     d = _validate.positive_int("d", d)
+    _boundary.key("key", key)
     if kind == "rademacher":
         return jax.random.rademacher(key, (n, d)).astype(jnp.result_type(float))
     if kind == "gaussian":
@@ -354,13 +412,20 @@ def hutchinson_probes(key, n: int, d: int, kind: str = "rademacher"):
 
 
 def divergence_hutchinson(f, z, probes):
-    r"""Hutchinson's estimator :math:`\frac1n\sum_k v_k^\top \frac{\partial f}{\partial z} v_k` (one JVP per probe).
+    r"""Hutchinson's estimator :math:`\frac1n\sum_k v_k^\top \frac{\partial f}{\partial z} v_k` (one
+    vector-Jacobian product per probe: reverse mode, which custom-VJP networks support).
 
     Unbiased for :math:`\mathrm{tr}\,\partial f/\partial z` when :math:`E[vv^\top]=I` (Hutchinson 1989).
     ``probes``: (n, d) from :func:`hutchinson_probes`.
     """
-    jvp = jax.vmap(lambda v: jax.jvp(f, (z,), (v,))[1])(probes)
-    return jnp.mean(jnp.sum(probes * jvp, axis=-1))
+    if _validate.is_concrete((z, probes)):
+        _boundary.function("f", f)
+        z = _check_y(z, "z")
+        probes = _boundary.data("probes", probes, shape=(None, z.shape[0]), finite=True)
+    probes = jnp.asarray(probes).astype(jnp.result_type(z))  # tangents must match z's dtype
+    _, vjp = jax.vjp(f, z)
+    vj = jax.vmap(lambda v: vjp(v)[0])(probes)  # v^T (df/dz), then dotted with v
+    return jnp.mean(jnp.sum(probes * vj, axis=-1))
 
 
 def ode_log_likelihood(denoiser, log_prior, y, ts, probes=None):
@@ -382,13 +447,16 @@ def ode_log_likelihood(denoiser, log_prior, y, ts, probes=None):
     path (FFJORD), which makes the result an unbiased estimate up to the RK4 error.
     ``log_prior(z)``: the prior :math:`\pi`, e.g. :math:`\ln p_T`. Returns a scalar (nats).
     """
+    _boundary.function("denoiser", denoiser)
+    _boundary.function("log_prior", log_prior)
     y = _check_y(y)
     ts = _check_grid(ts)
     d = y.shape[0]
     if probes is not None:
+        probes = _boundary.data("probes", probes, finite=True)
         _validate.shape("probes", probes, (None, d))
-
-    return _ode_solve(denoiser, log_prior, y, jnp.log(ts), probes)
+        probes = jnp.asarray(probes, y.dtype)
+    return _ode_solve(denoiser, log_prior, y, jnp.log(ts).astype(y.dtype), probes)
 
 
 @eqx.filter_jit
@@ -401,7 +469,7 @@ def _ode_solve(denoiser, log_prior, y, u, probes):
         f = lambda x: denoiser(x, t)
         yhat = f(z)
         div = divergence_exact(f, z) if probes is None else divergence_hutchinson(f, z, probes)
-        return 0.5 * (z - yhat), 0.5 * (div - d)
+        return (0.5 * (z - yhat)).astype(z.dtype), (0.5 * (div - d)).astype(z.dtype)
 
     def add(state, k, h):
         return jax.tree_util.tree_map(lambda s, dk: s + h * dk, state, k)
@@ -431,8 +499,8 @@ def bits_per_dim(nll, d: int, bin_width=None):
     (Ho et al. 2020 §4.2 report bits/dim this way).
     """
     d = _validate.positive_int("d", d)
-    nll = jnp.asarray(nll)
+    nll = jnp.asarray(_boundary.data("nll", nll))
     if bin_width is not None:
-        _validate.positive("bin_width", bin_width)
+        _boundary.positive("bin_width", bin_width)
         nll = nll - d * jnp.log(bin_width)
     return nll / (d * jnp.log(2.0))

@@ -51,7 +51,7 @@ import jax.numpy as jnp
 import numpy as np
 import scipy.stats
 
-from diffcourse import _validate, elbo, schedules
+from diffcourse import _boundary, _validate, elbo, schedules
 
 TARGETS = ("denoiser", "eps", "score")
 
@@ -68,13 +68,24 @@ def edm_weighting(sigma_data: float):
     (Karras et al. 2022, eq. 8 and Table 1) with :math:`\sigma^2 = t`:
     :math:`w(t) = (\sigma_d^2+t)/(\sigma_d^2 t) = 1/c_{\rm out}^2` of
     :func:`diffcourse.nets.precond.coefficients`. Returns a callable ``w(t)``."""
-    _validate.positive("sigma_data", sigma_data)
+    _boundary.positive("sigma_data", sigma_data)
     s2 = float(sigma_data) ** 2
     return lambda t: (s2 + t) / (s2 * t)
 
 
 # ---------------------------------------------------------------------------------------------
 # distributions of t
+
+
+def _check_draws(key, n):
+    _boundary.key("key", key)
+    return _validate.positive_int("n", n)
+
+
+def _check_times(t):
+    t = _boundary.data("t", t)
+    _validate.positive("t", t)
+    return t
 
 
 @dataclasses.dataclass(frozen=True)
@@ -85,18 +96,21 @@ class LogUniform:
     t_max: float = 1e2
 
     def __post_init__(self):
-        _validate.positive("t_min", self.t_min)
-        _validate.positive("t_max", self.t_max)
+        for name in ("t_min", "t_max"):  # one float each (a float16 would overflow t_max/t_min)
+            v = _validate.real(name, getattr(self, name), low=0.0, low_open=True)
+            object.__setattr__(self, name, v)
         if not self.t_min < self.t_max:
             raise ValueError(f"t_min must be < t_max; got t_min={self.t_min}, t_max={self.t_max}")
 
     def sample(self, key, n: int, dtype=None):
         """``n`` draws, shape (n,)."""
+        n = _check_draws(key, n)
         u = jax.random.uniform(key, (n,), dtype or jnp.result_type(float))
         return self.t_min * (self.t_max / self.t_min) ** u
 
     def log_prob(self, t):
         r""":math:`\ln p(t) = -\ln t - \ln\ln(t_{\max}/t_{\min})` on the support."""
+        t = _check_times(t)
         return -jnp.log(t) - np.log(np.log(self.t_max / self.t_min))
 
     def quadrature(self, n: int = 32):
@@ -120,17 +134,18 @@ class LogNormal:
     std: float = 2.4
 
     def __post_init__(self):
-        _validate.positive("std", self.std)
-        if not np.isfinite(self.mean):
-            raise ValueError(f"mean must be finite; got {self.mean}")
+        object.__setattr__(self, "std", _validate.real("std", self.std, low=0.0, low_open=True))
+        object.__setattr__(self, "mean", _validate.real("mean", self.mean))
 
     def sample(self, key, n: int, dtype=None):
         """``n`` draws, shape (n,)."""
+        n = _check_draws(key, n)
         g = jax.random.normal(key, (n,), dtype or jnp.result_type(float))
         return jnp.exp(self.mean + self.std * g)
 
     def log_prob(self, t):
         r""":math:`\ln p(t) = \ln\mathcal N(\ln t; \mathrm{mean}, \mathrm{std}^2) - \ln t`."""
+        t = _check_times(t)
         u = (jnp.log(t) - self.mean) / self.std
         return -0.5 * u**2 - np.log(self.std * np.sqrt(2 * np.pi)) - jnp.log(t)
 
@@ -154,7 +169,7 @@ class ScheduleUniform:
     alphabars: tuple
 
     def __post_init__(self):
-        ab = np.asarray(self.alphabars, dtype=np.float64)
+        ab = np.asarray(_boundary.data("alphabars", self.alphabars, min_size=0), np.float64)
         if ab.ndim != 1 or len(ab) < 1 or not np.all((ab > 0) & (ab < 1)):
             raise ValueError(f"alphabars must be a 1-D schedule in (0, 1); got shape {ab.shape}")
         object.__setattr__(self, "alphabars", tuple(float(a) for a in ab))
@@ -166,6 +181,7 @@ class ScheduleUniform:
 
     def sample(self, key, n: int, dtype=None):
         """``n`` draws, shape (n,)."""
+        n = _check_draws(key, n)
         t = jnp.asarray(self.times(), dtype or jnp.result_type(float))
         return t[jax.random.randint(key, (n,), 0, t.shape[0])]
 
@@ -190,7 +206,7 @@ class ScheduleUniform:
 
 
 def _check_target(target):
-    if target not in TARGETS:
+    if not isinstance(target, str) or target not in TARGETS:
         raise ValueError(f"target must be one of {TARGETS}; got {target!r}")
     return target
 
@@ -199,7 +215,7 @@ def weight_fn(weighting):
     """The callable ``w(t)`` for a name in :data:`WEIGHTINGS` or a callable (returned as is)."""
     if callable(weighting):
         return weighting
-    if weighting not in WEIGHTINGS:
+    if not isinstance(weighting, str) or weighting not in WEIGHTINGS:
         raise ValueError(
             f"weighting must be one of {tuple(WEIGHTINGS)} or a callable w(t); got {weighting!r}"
         )
@@ -209,12 +225,17 @@ def weight_fn(weighting):
 def error_scale(target: str, t):
     r""":math:`c(t)` with :math:`\|y-\hat y\|^2 = c(t)\times`(the target's squared residual): 1, :math:`t`, :math:`t^2`."""
     _check_target(target)
+    t = _check_times(t)
     return {"denoiser": jnp.ones_like(t), "eps": t, "score": t**2}[target]
 
 
 def to_denoiser(out, z, t, target: str):
     r"""Read a network output as :math:`\hat y`: ``out``, :math:`z-\sqrt t\,\hat\epsilon`, or :math:`z+t\hat s`."""
     _check_target(target)
+    if _validate.is_concrete((out, z, t)):
+        out, z = _boundary.data("out", out), _boundary.data("z", z)
+        _boundary.broadcast(out=out, z=z)
+        t = _check_times(t)
     if target == "eps":
         return schedules.eps_to_denoiser(out, z, t)
     if target == "score":
@@ -225,6 +246,7 @@ def to_denoiser(out, z, t, target: str):
 def as_denoiser(model, target: str = "denoiser"):
     r"""The function :math:`(z, t)\mapsto\hat y(z,t)` of a model trained with ``target``. One sample."""
     _check_target(target)
+    _boundary.function("model", model)
     return lambda z, t: to_denoiser(model(z, t), z, t, target)
 
 
@@ -238,6 +260,8 @@ def _per_sample(a):
 
 
 def _check_batch(model, y):
+    if _validate.is_concrete(y):
+        y = _boundary.data("y", y, min_size=0)
     if np.ndim(y) < 2 or np.shape(y)[0] < 1:
         raise ValueError(f"y must be a batch of shape (n, ...) with n >= 1; got {np.shape(y)}")
     shape = getattr(model, "shape", None)
@@ -256,6 +280,13 @@ def dsm_terms(model, y, t, eps, *, target: str = "denoiser", weighting="vlb", c=
     """
     _check_target(target)
     w = weight_fn(weighting)
+    if _validate.is_concrete((y, t, eps)):
+        _boundary.function("model", model)
+        _check_batch(model, y)
+        y = _boundary.data("y", y)
+        t = _check_times(_boundary.data("t", t, shape=(np.shape(y)[0],)))
+        eps = _boundary.data("eps", eps, shape=np.shape(y))
+        y, t, eps = jnp.asarray(y), jnp.asarray(t), jnp.asarray(eps)
     return w(t) * _scaled_residual(model, y, t, eps, target, c)
 
 
@@ -296,8 +327,11 @@ def dsm_loss(
     Scalar.
     """
     _check_batch(model, y)
+    _boundary.key("key", key)
+    _check_sampler(t_sampler)
+    integral, per_dim = _validate.flag("integral", integral), _validate.flag("per_dim", per_dim)
     key_t, key_eps = jax.random.split(key)
-    y = jnp.asarray(y)
+    y = jnp.asarray(_boundary.data("y", y))
     t = t_sampler.sample(key_t, y.shape[0], y.dtype)
     eps = jax.random.normal(key_eps, y.shape, y.dtype)
     terms = dsm_terms(model, y, t, eps, target=target, weighting=weighting, c=c)
@@ -306,6 +340,20 @@ def dsm_loss(
     if per_dim:
         terms = terms / np.prod(y.shape[1:])
     return jnp.mean(terms)
+
+
+def _check_sampler(t_sampler):
+    if not all(hasattr(t_sampler, a) for a in ("sample", "log_prob", "support", "quadrature")):
+        raise ValueError(
+            f"t_sampler must be a LogUniform, LogNormal or ScheduleUniform; got {t_sampler!r}"
+        )
+    return t_sampler
+
+
+def _check_pop(pop):
+    if not all(hasattr(pop, a) for a in ("sample_pt", "posterior_cov", "posterior_mean")):
+        raise _validate.fail("pop", "a FinitePop or a GaussianMixture", type(pop).__name__)
+    return pop
 
 
 def make_loss_fn(
@@ -317,10 +365,9 @@ def make_loss_fn(
     The settings are checked here, once, before any tracing."""
     _check_target(target)
     weight_fn(weighting)
-    if not all(hasattr(t_sampler, a) for a in ("sample", "log_prob", "support")):
-        raise ValueError(
-            f"t_sampler must be a LogUniform, LogNormal or ScheduleUniform; got {t_sampler!r}"
-        )
+    _check_sampler(t_sampler)
+    _validate.flag("integral", integral)
+    _validate.flag("per_dim", per_dim)
     if integral and isinstance(t_sampler, ScheduleUniform):
         t_sampler.log_prob(None)  # raises: a discrete law has no density
 
@@ -352,8 +399,9 @@ def mmse(key, pop, t, n: int = 2048):
     (``pop.posterior_cov``). ``t``: scalar or (m,) array; returns the same shape.
     """
     n = _validate.positive_int("n", n)
-    _validate.positive("t", t)
-    t = jnp.asarray(t)
+    _boundary.key("key", key)
+    _check_pop(pop)
+    t = jnp.asarray(_check_times(t))
     return _mmse(key, pop, t.reshape(-1), n).reshape(t.shape)
 
 
@@ -375,6 +423,11 @@ def irreducible_loss(
 
     by the sampler's quadrature in :math:`t` (``n_t`` nodes) and :func:`mmse` (``n_z`` draws) at
     each node. ``integral=True`` as in :func:`dsm_loss`. Scalar."""
+    _boundary.key("key", key)
+    _check_pop(pop)
+    _check_sampler(t_sampler)
+    integral = _validate.flag("integral", integral)
+    n_t, n_z = _validate.positive_int("n_t", n_t), _validate.positive_int("n_z", n_z)
     w = weight_fn(weighting)
     t, q = t_sampler.quadrature(n_t)
     t = jnp.asarray(t)
@@ -395,7 +448,12 @@ def loss_per_log_t(key, pop, t, *, weighting="vlb", t_sampler=None, n: int = 204
     weighting makes it flat for Gaussian data (:math:`w\,\mathrm{mmse} = d` when
     :math:`\sigma_d^2` is the data's second moment); plotting :math:`w\,t\,\mathrm{mmse}` instead
     would show the measure for :math:`t` uniform. ``t``: (m,) times. Returns (m,)."""
-    t = jnp.asarray(t)
+    _boundary.key("key", key)
+    _check_pop(pop)
+    if t_sampler is not None:
+        _check_sampler(t_sampler)
+    n = _validate.positive_int("n", n)
+    t = jnp.asarray(_check_times(t))
     f = weight_fn(weighting)(t) * mmse(key, pop, t, n)
     if t_sampler is not None:
         f = f * t * jnp.exp(t_sampler.log_prob(t))
@@ -405,6 +463,11 @@ def loss_per_log_t(key, pop, t, *, weighting="vlb", t_sampler=None, n: int = 204
 def mean_denoiser_error(key, model, pop, t_sampler, *, n_t: int = 12, n: int = 512):
     r""":math:`E_{t\sim p}\,E_{z\sim p_t}\|\hat y(z,t) - E[y\mid z]\|^2 = E_t\,t^2\|\hat s-\nabla\ln p_t\|^2`:
     :func:`denoiser_error` averaged over ``t_sampler`` by its ``n_t``-node quadrature. Scalar."""
+    _boundary.key("key", key)
+    _boundary.function("model", model)
+    _check_pop(pop)
+    _check_sampler(t_sampler)
+    n_t, n = _validate.positive_int("n_t", n_t), _validate.positive_int("n", n)
     t, q = t_sampler.quadrature(n_t)
     dtype = jax.tree_util.tree_leaves(pop)[0].dtype
     return jnp.sum(jnp.asarray(q) * denoiser_error(key, model, pop, jnp.asarray(t, dtype), n=n))
@@ -425,6 +488,12 @@ def train_ring(
     from diffcourse.data import toys
     from diffcourse.nets import MLP, Preconditioned, precond
 
+    _boundary.key("key", key)
+    steps = _validate.positive_int("steps", steps)
+    width, depth = _validate.positive_int("width", width), _validate.positive_int("depth", depth)
+    n = _validate.positive_int("n", n)
+    if t_sampler is not None:
+        _check_sampler(t_sampler)
     key_y, key_model, key_fit = jax.random.split(key, 3)
     pop = toys.ring_mixture(weights=weights)
     y = pop.sample(key_y, n)
@@ -444,7 +513,10 @@ def denoiser_error(key, model, pop, t, *, target="denoiser", n: int = 1024):
     by Monte Carlo over ``n`` draws of :math:`z\sim p_t`. Returns the shape of ``t``.
     """
     n = _validate.positive_int("n", n)
-    _validate.positive("t", t)
+    _boundary.key("key", key)
+    _boundary.function("model", model)
+    _check_pop(pop)
+    t = _check_times(t)
     _check_target(target)
     t = jnp.asarray(t)
     return _denoiser_error(key, model, pop, t.reshape(-1), target, n).reshape(t.shape)

@@ -39,7 +39,7 @@ drift (1+lam)/2, noise lam    McAllester's slides as printed: WRONG for 0 < lam 
 import jax.numpy as jnp
 import numpy as np
 
-from diffcourse import _validate
+from diffcourse import _boundary, _validate
 
 
 def drift_coefficient(lam):
@@ -47,6 +47,7 @@ def drift_coefficient(lam):
 
     From the Fokker–Planck equation: :math:`dz = u\,d\tau + \lambda\,dW` keeps the marginals
     :math:`p_{T-\tau}` iff :math:`u = \tfrac{1+\lambda^2}{2}\nabla\ln p_t` (module docstring)."""
+    lam = _boundary.data("lam", lam)
     _validate.nonnegative("lam", lam)
     return (1 + jnp.asarray(lam) ** 2) / 2
 
@@ -61,8 +62,9 @@ def gaussian_variance(c, lam, s2, ts):
     :math:`O(h)` bias); the slides' :math:`c = (1+\lambda)/2` does not.
     ``ts``: the decreasing grid (numpy). Returns the final variance (float).
     """
-    _validate.nonnegative("lam", lam)
-    _validate.positive("s2", s2)
+    _boundary.nonnegative("c", c)
+    _boundary.nonnegative("lam", lam)
+    _boundary.positive("s2", s2)
     ts = np.asarray(_validate.monotone("ts", ts, increasing=False), dtype=float)
     v = s2 + ts[0]
     for t, s in zip(ts[:-1], ts[1:], strict=True):

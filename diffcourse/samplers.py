@@ -47,10 +47,24 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from diffcourse import _validate, schedules
+from diffcourse import _boundary, _validate, schedules
 from diffcourse.reverse import drift_coefficient
 
 # ------------------------------------------------------------------------------- step rules
+
+
+def _check_step(D, z, t, s, lam, xi, *, forward_ok=False):
+    """A step rule's arguments, when called with concrete values (inside the sampler's scan they
+    are traced and pass unchecked)."""
+    _boundary.function("D", D)
+    _boundary.data("z", z)
+    _boundary.positive("t", t)
+    _boundary.nonnegative("s", s)
+    if _validate.is_concrete((t, s)) and not forward_ok and not float(s) < float(t):
+        raise _validate.fail("s", f"a time below t = {float(t):g}", repr(float(s)))
+    _boundary.nonnegative("lam", lam)
+    if xi is not None:
+        _boundary.data("xi", xi, shape=np.shape(z))
 
 
 def euler(D, z, t, s, lam, xi):
@@ -60,6 +74,7 @@ def euler(D, z, t, s, lam, xi):
 
     Order 1 for the ODE (:math:`\lambda = 0`); McAllester's denoiser step M4 is :math:`\lambda = 1`.
     """
+    _check_step(D, z, t, s, lam, xi)
     h = t - s
     return z + drift_coefficient(lam) * (D(z, t) - z) / t * h + lam * jnp.sqrt(h) * xi
 
@@ -77,6 +92,7 @@ def ddim(D, z, t, s, lam, xi):
     Exact when :math:`D` is constant; :math:`s = 0` returns :math:`\hat y`. (:math:`v` is capped
     at :math:`s` for :math:`\lambda > 1`.)
     """
+    _check_step(D, z, t, s, lam, xi)
     yhat = D(z, t)
     v = jnp.minimum(lam**2 * s * (t - s) / t, s)
     return yhat + jnp.sqrt(s - v) * (z - yhat) / jnp.sqrt(t) + jnp.sqrt(v) * xi
@@ -92,6 +108,7 @@ def heun(D, z, t, s, lam, xi):
     which returns :math:`D(z_t, t)` (Karras et al. 2022, Alg. 1). Order 2. Also runs forward
     (:math:`s > t`). ``lam`` and ``xi`` are unused.
     """
+    _check_step(D, z, t, s, 0.0, None, forward_ok=True)
     del lam, xi
     slope = lambda z, t: (z - D(z, t)) / jnp.sqrt(t)
     d = slope(z, t)
@@ -113,8 +130,8 @@ def geometric_grid(t_max, t_min, n_steps: int):
     Every step has the same ratio :math:`\Delta t/t`: the score of a finite population grows like
     :math:`1/t`, and :math:`\ln t` is the clock in which a diffusion's error is spread evenly.
     """
-    _validate.positive("t_min", t_min)
-    _validate.positive("t_max", t_max)
+    _boundary.positive("t_min", t_min)
+    _boundary.positive("t_max", t_max)
     n_steps = _validate.positive_int("n_steps", n_steps)
     if not t_max > t_min:
         raise ValueError(f"t_max must be larger than t_min; got t_max={t_max}, t_min={t_min}")
@@ -130,12 +147,14 @@ def ddpm_grid(alphabars, n_steps: int, t_max=None):
     reach :math:`t = 4\cdot10^8`). ``n_steps = T`` is every step (DDPM ancestral). Returns numpy
     (n_steps + 1,), decreasing.
     """
-    ab = np.asarray(alphabars, dtype=np.float64)
+    ab = np.asarray(_boundary.data("alphabars", alphabars, ndim=1, finite=True), np.float64)
     if ab.ndim != 1 or len(ab) < 1:
         raise ValueError(f"alphabars must be a 1-D schedule; got shape {ab.shape}")
+    if not np.all(np.diff(ab) <= 0):
+        raise _validate.fail("alphabars", "decreasing (alphabar_1 > ... > alphabar_T)", ab[:4])
     t_all = np.asarray(schedules.ve_time(ab), dtype=np.float64)
     if t_max is not None:
-        _validate.positive("t_max", t_max)
+        _boundary.positive("t_max", t_max)
         t_all = t_all[t_all <= t_max]
         if len(t_all) == 0:
             raise ValueError(f"t_max={t_max} is below every time of the schedule")
@@ -156,8 +175,9 @@ def karras_grid(n_steps: int, t_min=0.002**2, t_max=80.0**2, rho: float = 7.0):
     :math:`\sigma_{\min}^2, \sigma_{\max}^2`). Returns numpy (n_steps + 1,), decreasing.
     """
     n_steps = _validate.positive_int("n_steps", n_steps)
-    _validate.positive("t_min", t_min)
-    _validate.positive("rho", rho)
+    _boundary.positive("t_min", t_min)
+    _boundary.positive("t_max", t_max)
+    _boundary.positive("rho", rho)
     if not t_max > t_min:
         raise ValueError(f"t_max must exceed t_min={t_min}; got {t_max}")
     i = np.arange(n_steps) / max(n_steps - 1, 1)
@@ -167,7 +187,8 @@ def karras_grid(n_steps: int, t_min=0.002**2, t_max=80.0**2, rho: float = 7.0):
 
 def check_grid(ts, *, increasing=False):
     """A time grid for the sampler: >= 2 finite times, strictly monotone, positive but the last (>= 0)."""
-    ts = np.asarray(ts, dtype=np.float64)
+    _validate.flag("increasing", increasing)
+    ts = np.asarray(_boundary.data("ts", ts, min_size=0), dtype=np.float64)
     if ts.ndim != 1 or len(ts) < 2 or not np.all(np.isfinite(ts)):
         raise ValueError(f"ts must be a 1-D array of at least 2 finite times; got shape {ts.shape}")
     order = ts if increasing else ts[::-1]
@@ -203,6 +224,7 @@ SETTINGS = {
 
 def takes_condition(denoiser) -> bool:
     """Whether ``denoiser`` accepts a condition: ``D(z, t, c)`` (a ``conditional`` attribute wins)."""
+    _boundary.function("denoiser", denoiser)
     flag = getattr(denoiser, "conditional", None)
     if flag is not None:
         return bool(flag)
@@ -222,7 +244,7 @@ def _one(key, denoiser, z_T, ts, lam, step, c, return_path):
 
     def body(z, inputs):
         t, s, xi = inputs
-        z = step(D, z, t, s, lam, xi)
+        z = step(D, z, t, s, lam, xi).astype(z.dtype)  # the carry keeps z_T's dtype
         return z, (z if return_path else None)
 
     z, path = jax.lax.scan(body, z_T, (ts[:-1], ts[1:], xis))
@@ -237,7 +259,7 @@ def _run(keys, denoiser, z_T, ts, lam, step, c, return_path):
 
 
 def _check_lam(lam, step):
-    _validate.nonnegative("lam", lam)
+    _boundary.nonnegative("lam", lam)
     if step is heun and float(lam) != 0.0:
         raise ValueError(f"the heun step is for the ODE, lam = 0; got lam={lam}")
     return float(lam)
@@ -257,6 +279,14 @@ def _check_condition(denoiser, c, n):
     return jax.tree.map(jnp.asarray, c)
 
 
+def _float_start(x, name):
+    """The start of a run: numbers in a batch; an int or bool array is refused (its dtype would
+    fix the dtype of every time), a list is read as floats."""
+    if isinstance(x, (jax.Array, np.ndarray)) and x.dtype.kind in "biu":
+        raise ValueError(f"{name} must be a floating-point array; got dtype {x.dtype}")
+    return jnp.asarray(_boundary.data(name, x, min_size=0))
+
+
 def sample(key, denoiser, z_T, ts, *, step=ddim, lam=0.0, c=None, return_path=False):
     r"""Run the reverse family down the grid ``ts`` from the draws ``z_T`` (n, ...): the one sampler.
 
@@ -267,7 +297,10 @@ def sample(key, denoiser, z_T, ts, *, step=ddim, lam=0.0, c=None, return_path=Fa
     ``lam >= 0`` (0 for :func:`heun`); ``c``: None, or a pytree with leading axis n (one condition
     per sample, e.g. class labels). Returns (n, ...), or the path (len(ts), n, ...).
     """
-    z_T = jnp.asarray(z_T)
+    _boundary.key("key", key)
+    _boundary.function("denoiser", denoiser)
+    return_path = _validate.flag("return_path", return_path)
+    z_T = _float_start(z_T, "z_T")
     if z_T.ndim < 2 or z_T.shape[0] < 1:
         raise ValueError(f"z_T must be a batch of shape (n, ...) with n >= 1; got {z_T.shape}")
     if not jnp.issubdtype(z_T.dtype, jnp.floating):
@@ -285,7 +318,9 @@ def ode_forward(denoiser, z0, ts, *, c=None, return_path=False):
     r"""The probability-flow ODE run **forward** in t with :func:`heun` (the inverse of
     ``sample(step=heun)``): samples of :math:`p_{t_0}` to samples of :math:`p_{t_{\rm end}}`,
     deterministically. ``ts``: strictly increasing, positive. Returns (n, ...) or the path."""
-    z0 = jnp.asarray(z0)
+    _boundary.function("denoiser", denoiser)
+    return_path = _validate.flag("return_path", return_path)
+    z0 = _float_start(z0, "z0")
     if z0.ndim < 2 or z0.shape[0] < 1:
         raise ValueError(f"z0 must be a batch of shape (n, ...) with n >= 1; got {z0.shape}")
     ts = check_grid(ts, increasing=True)
@@ -318,16 +353,23 @@ def settings_grid(name, n_steps, *, alphabars=None, t_range=None, strict=False):
     whole schedule). Returns ``(ts, note)``: ``note`` says, when the setting's default grid would
     leave the range, where the kept grid starts instead ("" otherwise); ``strict=True`` raises then.
     """
-    if name not in SETTINGS:
+    if not isinstance(name, str) or name not in SETTINGS:
         raise ValueError(f"setting must be one of {tuple(SETTINGS)}; got {name!r}")
     n_steps = _validate.positive_int("n_steps", n_steps)
+    strict = _validate.flag("strict", strict)
+    if alphabars is not None:
+        _boundary.data("alphabars", alphabars, ndim=1, finite=True)
     kind = SETTINGS[name].grid
     default = _setting_grid(
         kind, n_steps, alphabars, (0.002**2, np.inf if "ddpm" in kind else 80.0**2)
     )
     if t_range is None:
         return default, ""
-    lo, hi = (float(a) for a in t_range)
+    if not (hasattr(t_range, "__len__") and len(t_range) == 2):
+        raise _validate.fail("t_range", "a pair (t_min, t_max)", repr(t_range))
+    lo = _boundary.positive("t_range[0] (t_min)", t_range[0])
+    hi = _boundary.positive("t_range[1] (t_max)", t_range[1])
+    lo, hi = float(lo), float(hi)
     if not 0 < lo < hi:
         raise ValueError(f"t_range must be (t_min, t_max) with 0 < t_min < t_max; got {t_range}")
     if default[0] <= hi * (1 + 1e-9):

@@ -15,7 +15,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
-from diffcourse import _validate
+from diffcourse import _boundary, _validate
 from diffcourse.nets.embedding import time_embedding
 
 
@@ -55,6 +55,7 @@ class MLP(eqx.Module):
         depth: int = 3,
         t_dim: int = 32,
     ):
+        _boundary.key("key", key)
         dim = _validate.positive_int("dim", dim)
         width = _validate.positive_int("width", width)
         depth = _validate.positive_int("depth", depth)
@@ -66,6 +67,9 @@ class MLP(eqx.Module):
         self.dim, self.t_dim = dim, t_dim
 
     def __call__(self, x, t):
+        x = _boundary.data("x", x, shape=(self.dim,))
+        _boundary.positive("t", t)
+        x = jnp.asarray(x)
         h = jnp.concatenate([x, time_embedding(t, self.t_dim).astype(x.dtype)])
         for w, b in zip(self.weights[:-1], self.biases[:-1], strict=True):
             h = jax.nn.silu(w @ h + b)

@@ -34,7 +34,7 @@ import equinox as eqx
 import jax.numpy as jnp
 import numpy as np
 
-from diffcourse import _validate
+from diffcourse import _boundary, _validate
 
 KINDS = ("edm", "eps", "none")
 
@@ -42,7 +42,7 @@ KINDS = ("edm", "eps", "none")
 def sigma_data(y) -> float:
     r""":math:`\sigma_d = \sqrt{E[y_i^2]}`, the root mean square over every coordinate of the data ``y``
     (n, ...): the statistic that makes EDM's preconditioning unit-scale (module docstring)."""
-    y = np.asarray(y, dtype=np.float64)
+    y = np.asarray(_boundary.data("y", y, min_size=0), dtype=np.float64)
     if y.size == 0 or not np.all(np.isfinite(y)):
         raise ValueError(f"y must be a non-empty finite array; got shape {y.shape}")
     return float(np.sqrt(np.mean(y**2)))
@@ -51,6 +51,12 @@ def sigma_data(y) -> float:
 def coefficients(kind: str, t, sigma_data: float = 1.0):
     r""":math:`(c_{\rm in}, c_{\rm skip}, c_{\rm out})` at VE time ``t`` for one row of EDM's Table 1
     (module docstring); ``t > 0`` scalar or array."""
+    if not isinstance(kind, str) or kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}; got {kind!r}")
+    if _validate.is_concrete(t):
+        t = _boundary.data("t", t)
+        _validate.positive("t", t)
+    _boundary.positive("sigma_data", sigma_data)
     if kind == "edm":
         s2 = sigma_data**2
         return 1 / jnp.sqrt(t + s2), s2 / (t + s2), jnp.sqrt(t * s2 / (t + s2))
@@ -78,11 +84,16 @@ class Preconditioned(eqx.Module):
     conditional: bool = eqx.field(static=True)
 
     def __init__(self, net, *, shape, kind="edm", sigma_data=1.0, t_range=None, conditional=False):
-        if kind not in KINDS:
+        if not isinstance(kind, str) or kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}; got {kind!r}")
-        _validate.positive("sigma_data", sigma_data)
+        _boundary.function("net", net)
+        _boundary.positive("sigma_data", sigma_data)
+        shape = _validate.ints("shape", shape, minimum=1, max_len=8)
+        conditional = _validate.flag("conditional", conditional)
         if t_range is not None:
-            lo, hi = (float(a) for a in t_range)
+            if not (hasattr(t_range, "__len__") and len(t_range) == 2):
+                raise _validate.fail("t_range", "a pair (t_min, t_max)", repr(t_range))
+            lo, hi = (float(_boundary.real("t_range", a)) for a in t_range)
             if not 0 < lo < hi < np.inf:
                 raise ValueError(
                     f"t_range must be (t_min, t_max) with 0 < t_min < t_max; got {t_range}"
@@ -93,6 +104,12 @@ class Preconditioned(eqx.Module):
         self.t_range, self.conditional = t_range, bool(conditional)
 
     def __call__(self, z, t, c=None):
+        z = jnp.asarray(_boundary.data("z", z, shape=self.shape))  # an int image becomes floats
+        _boundary.positive("t", t)
+        if c is not None and not self.conditional:
+            raise ValueError(
+                "c was given but the denoiser is unconditional (it takes D(z, t) only)"
+            )
         t = jnp.asarray(t, z.dtype)
         c_in, c_skip, c_out = coefficients(self.kind, t, self.sigma_data)
         x = c_in * z
