@@ -36,6 +36,8 @@ def data(name, x, *, ndim=None, min_ndim=0, shape=None, min_size=1, finite=False
             raise fail(name, "an array of numbers", _validate._describe(x)) from None
         if a.dtype.kind not in "biuf":
             raise fail(name, "an array of numbers", _validate._describe(x))
+    if a.dtype.kind == "b":  # True is no number here: refused, not read as 1.0
+        raise fail(name, "an array of numbers (not booleans)", _validate._describe(np.asarray(a)))
     if ndim is not None and a.ndim != ndim:
         raise fail(name, f"an array with {ndim} axes", f"shape {a.shape}")
     if a.ndim < min_ndim:

@@ -68,7 +68,7 @@ class FinitePop(eqx.Module):
         n = points.shape[0]
         if weights is None:
             weights = _default_weights(n, points.dtype)
-        weights = jnp.asarray(weights, dtype=points.dtype)
+        weights = jnp.asarray(_b.data("weights", weights), dtype=points.dtype)
         _validate.shape("weights", weights, (n,))
         _validate.probabilities("weights", weights)
         self.points = points
@@ -159,7 +159,7 @@ class GaussianMixture(eqx.Module):
             means = means.astype(jnp.float32)  # eigh has no float16
         means = jnp.asarray(means)
         k, d = means.shape
-        weights = jnp.asarray(weights, dtype=means.dtype)
+        weights = jnp.asarray(_b.data("weights", weights), dtype=means.dtype)
         _validate.shape("weights", weights, (k,))
         _validate.probabilities("weights", weights)
         covs = jnp.asarray(_b.data("covs", covs, finite=True), dtype=means.dtype)
@@ -183,6 +183,7 @@ class GaussianMixture(eqx.Module):
 
     def sample(self, key, n: int):
         r"""n draws :math:`y = \mu_k + L_k\epsilon`, :math:`k\sim\pi`, :math:`L_kL_k^\top = C_k`. Returns (n, d)."""
+        _b.key("key", key)
         return self._sample(key, _validate.positive_int("n", n))
 
     @eqx.filter_jit

@@ -53,17 +53,17 @@ from diffcourse.reverse import drift_coefficient
 # ------------------------------------------------------------------------------- step rules
 
 
-def _check_step(D, z, t, s, lam, xi, *, forward_ok=False):
+def _check_step(D, z, t, s, lam, xi, *, heun_step=False):
     """A step rule's arguments, when called with concrete values (inside the sampler's scan they
     are traced and pass unchecked)."""
     _boundary.function("D", D)
     _boundary.data("z", z)
     _boundary.positive("t", t)
     _boundary.nonnegative("s", s)
-    if _validate.is_concrete((t, s)) and not forward_ok and not float(s) < float(t):
+    if _validate.is_concrete((t, s)) and not heun_step and not float(s) < float(t):
         raise _validate.fail("s", f"a time below t = {float(t):g}", repr(float(s)))
     _boundary.nonnegative("lam", lam)
-    if xi is not None:
+    if not heun_step:
         _boundary.data("xi", xi, shape=np.shape(z))
 
 
@@ -108,7 +108,7 @@ def heun(D, z, t, s, lam, xi):
     which returns :math:`D(z_t, t)` (Karras et al. 2022, Alg. 1). Order 2. Also runs forward
     (:math:`s > t`). ``lam`` and ``xi`` are unused.
     """
-    _check_step(D, z, t, s, 0.0, None, forward_ok=True)
+    _check_step(D, z, t, s, 0.0, None, heun_step=True)
     del lam, xi
     slope = lambda z, t: (z - D(z, t)) / jnp.sqrt(t)
     d = slope(z, t)
@@ -150,6 +150,8 @@ def ddpm_grid(alphabars, n_steps: int, t_max=None):
     ab = np.asarray(_boundary.data("alphabars", alphabars, ndim=1, finite=True), np.float64)
     if ab.ndim != 1 or len(ab) < 1:
         raise ValueError(f"alphabars must be a 1-D schedule; got shape {ab.shape}")
+    if not np.all((ab > 0) & (ab <= 1)):
+        raise _validate.fail("alphabars", "in (0, 1]", _validate._describe(ab))
     if not np.all(np.diff(ab) <= 0):
         raise _validate.fail("alphabars", "decreasing (alphabar_1 > ... > alphabar_T)", ab[:4])
     t_all = np.asarray(schedules.ve_time(ab), dtype=np.float64)

@@ -119,7 +119,7 @@ def q_step_density(x, x_prev, beta):
     r"""The forward kernel as a density, elementwise in 1-D:
     :math:`q(x\mid x') = \mathcal N(x;\ \sqrt{1-\beta}\,x',\ \beta)`. Broadcasts ``x``, ``x_prev``."""
     x = b.data("x", x)
-    b.broadcast(x=x, x_prev=np.shape(x_prev))
+    b.broadcast(x=x, x_prev=b.data("x_prev", x_prev))
     mean, var = q_step_mean_var(x_prev, beta)
     return jnp.exp(-0.5 * (x - mean) ** 2 / var) / jnp.sqrt(2 * jnp.pi * var)
 
@@ -216,9 +216,9 @@ def _vp(x, name, alphabar):
 def _ve(a, a_name, z, t):
     """A prediction, a state and VE times t > 0 whose shapes broadcast."""
     a, t = b.data(a_name, a), b.data("t", t)
-    z = b.data("z", z) if z is not None else None
+    z = b.data("z", z)
     v.positive("t", t)
-    b.broadcast(**{a_name: a, "t": t, **({} if z is None else {"z": z})})
+    b.broadcast(**{a_name: a, "z": z, "t": t})
     return a, z, t
 
 

@@ -17,9 +17,20 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from diffcourse import checkpoint, metrics, train
+from diffcourse import (
+    checkpoint,
+    ddpm,
+    elbo,
+    losses,
+    metrics,
+    populations,
+    reverse,
+    samplers,
+    schedules,
+    train,
+)
 from diffcourse.data import images
-from diffcourse.nets import unet
+from diffcourse.nets import embedding, mlp, precond, unet
 
 # --------------------------------------------------------------------------------------------
 # bad values
@@ -428,10 +439,1176 @@ NOTHING_TO_CHECK = {
         "n_params": "counts the leaves of any pytree",
     },
     metrics: {
+        "gaussian_baseline": "checked by metrics (train, n, seed); its table entry is metrics' owner's",
         "digits_classifier": "no arguments",
         "heldout_reference": "no arguments",
     },
 }
+
+# --------------------------------------------------------------------------------------------
+# the mathematical modules (issue 14): every public function, method and constructor
+
+D2 = populations.mcallester_d2()
+G1 = populations.mcallester_g1()
+RULE = elbo.eps_quadrature(3, 2)
+DEN = lambda z, t: 0.0 * z  # noqa: E731  one-sample denoiser (never compiled here)
+LOGP = lambda z: 0.0 * jnp.sum(z)  # noqa: E731
+TS = np.array([0.1, 1.0, 10.0])
+MLP_NET = mlp.MLP(KEY, 2, width=4, depth=1, t_dim=4)
+PRE = precond.Preconditioned(MLP_NET, shape=(2,))
+LU = losses.LogUniform()
+AB = np.linspace(0.99, 0.01, 20)
+
+bad_data = st.one_of(junk, st.just(np.full(3, "a")))
+bad_times = st.one_of(st.floats(max_value=0.0).map(lambda x: np.array([1.0, x])), bad_positive_real)
+bad_unit_array = st.one_of(
+    st.sampled_from([np.array([0.5, 1.0]), np.array([0.0]), np.array([np.nan]), 1.5, -0.1]),
+    junk,
+)
+bad_grid_inc = st.sampled_from(
+    [np.array([1.0, 0.5]), np.array([0.0, 1.0]), np.array([1.0]), np.array([1.0, 1.0]), "a"]
+)
+bad_grid_dec = st.sampled_from(
+    [np.array([0.5, 1.0]), np.array([1.0]), np.array([1.0, -1.0]), np.array([np.nan, 0.0]), "a"]
+)
+bad_model = st.sampled_from([None, 3, "f"])
+bad_z2 = st.one_of(bad_data, _arrays((3,), (1,), (4, 2), ()))
+
+
+def _ds(**kw):
+    args = dict(model=PRE, y=np.zeros((2, 2)), t=np.ones(2), eps=np.zeros((2, 2)))
+    return losses.dsm_terms(**{**args, **kw})
+
+
+MATH = {
+    populations: {
+        "FinitePop": [
+            ("points", populations.FinitePop, st.one_of(bad_data, _arrays((3,)), nan_array)),
+            (
+                "weights",
+                lambda v: populations.FinitePop(np.zeros((2, 1)), v),
+                st.sampled_from([np.array([0.5, 0.6]), np.array([1.5, -0.5]), np.ones(3), "a"]),
+            ),
+        ],
+        "FinitePop.sample": [
+            ("key", lambda v: D2.sample(v, 2), bad_key),
+            ("n", lambda v: D2.sample(KEY, v), bad_positive_int),
+        ],
+        "FinitePop.sample_pt": [
+            ("key", lambda v: D2.sample_pt(v, 2, 0.5), bad_key),
+            ("n", lambda v: D2.sample_pt(KEY, v, 0.5), bad_positive_int),
+            ("t", lambda v: D2.sample_pt(KEY, 2, v), bad_positive_real),
+        ],
+        "FinitePop.score": [
+            ("z", lambda v: D2.score(v, 0.5), bad_z2),
+            ("t", lambda v: D2.score(np.zeros(2), v), bad_positive_real),
+        ],
+        "FinitePop.responsibilities": [("z", lambda v: D2.responsibilities(v, 0.5), bad_z2)],
+        "FinitePop.log_density": [("z", lambda v: D2.log_density(v, 0.5), bad_z2)],
+        "FinitePop.posterior_mean": [("z", lambda v: D2.posterior_mean(v, 0.5), bad_z2)],
+        "FinitePop.posterior_cov": [
+            ("t", lambda v: D2.posterior_cov(np.zeros(2), v), bad_positive_real)
+        ],
+        "FinitePop.marginal_cdf": [
+            (
+                "axis",
+                lambda v: D2.marginal_cdf(0.3, 0.5, axis=v),
+                st.one_of(bad_nonneg_int, st.integers(2, 99)),
+            ),
+            ("x", lambda v: D2.marginal_cdf(v, 0.5), st.one_of(bad_data, _arrays((2,)))),
+            ("t", lambda v: D2.marginal_cdf(0.3, v), bad_positive_real),
+        ],
+        "GaussianMixture": [
+            (
+                "means",
+                lambda v: populations.GaussianMixture(np.ones(1), v, np.ones((1, 1))),
+                st.one_of(bad_data, _arrays((2,)), st.just(np.full((1, 1), np.nan))),
+            ),
+            (
+                "weights",
+                lambda v: populations.GaussianMixture(v, np.zeros((1, 1)), np.ones((1, 1))),
+                st.sampled_from([np.array([0.5]), np.ones(2) / 2, "a"]),
+            ),
+            (
+                "covs",
+                lambda v: populations.GaussianMixture(np.ones(1), np.zeros((1, 1)), v),
+                st.sampled_from([np.zeros((1, 1)), np.ones((1, 2)), np.full((1, 1), np.nan), "a"]),
+            ),
+        ],
+        "GaussianMixture.sample": [
+            ("key", lambda v: G1.sample(v, 2), bad_key),
+            ("n", lambda v: G1.sample(KEY, v), bad_positive_int),
+        ],
+        "GaussianMixture.sample_pt": [
+            ("key", lambda v: G1.sample_pt(v, 2, 0.5), bad_key),
+            ("t", lambda v: G1.sample_pt(KEY, 2, v), bad_nonneg_real),
+        ],
+        "GaussianMixture.score": [
+            ("z", lambda v: G1.score(v, 0.5), st.one_of(bad_data, _arrays((3,), (2, 1), ()))),
+            ("t", lambda v: G1.score(np.zeros(1), v), bad_nonneg_real),
+        ],
+        "GaussianMixture.responsibilities": [
+            ("z", lambda v: G1.responsibilities(v, 0.5), _arrays((3,)))
+        ],
+        "GaussianMixture.log_density": [
+            ("t", lambda v: G1.log_density(np.zeros(1), v), bad_nonneg_real)
+        ],
+        "GaussianMixture.posterior_mean": [
+            ("z", lambda v: G1.posterior_mean(v, 0.5), _arrays((2,)))
+        ],
+        "GaussianMixture.posterior_cov": [("z", lambda v: G1.posterior_cov(v, 0.5), _arrays((0,)))],
+        "GaussianMixture.marginal_cdf": [
+            (
+                "axis",
+                lambda v: G1.marginal_cdf(0.3, 0.5, axis=v),
+                st.one_of(bad_nonneg_int, st.integers(1, 99)),
+            ),
+        ],
+        "fraction_within": [
+            (
+                "pop",
+                lambda v: populations.fraction_within(v, np.zeros((2, 1))),
+                st.sampled_from([D2, None, 3]),
+            ),
+            (
+                "y",
+                lambda v: populations.fraction_within(G1, v),
+                st.one_of(bad_data, _arrays((2,), (2, 2))),
+            ),
+            (
+                "k",
+                lambda v: populations.fraction_within(G1, np.zeros((2, 1)), v),
+                bad_positive_real,
+            ),
+        ],
+        "posterior_mean_quadrature": [
+            (
+                "y",
+                lambda v: populations.posterior_mean_quadrature(v, np.ones(3), np.zeros(2), 0.5),
+                st.one_of(bad_data, _arrays((1,), (3, 1))),
+            ),
+            (
+                "pop_pdf",
+                lambda v: populations.posterior_mean_quadrature(
+                    np.arange(3.0), v, np.zeros(2), 0.5
+                ),
+                st.one_of(bad_data, _arrays((2,)), st.just(-np.ones(3))),
+            ),
+            (
+                "z",
+                lambda v: populations.posterior_mean_quadrature(np.arange(3.0), np.ones(3), v, 0.5),
+                st.one_of(bad_data, _arrays((2, 2))),
+            ),
+            (
+                "t",
+                lambda v: populations.posterior_mean_quadrature(
+                    np.arange(3.0), np.ones(3), np.zeros(2), v
+                ),
+                bad_positive_real,
+            ),
+        ],
+        "binned_mean": [
+            (
+                "z",
+                lambda v: populations.binned_mean(v, np.zeros(3), np.arange(3.0)),
+                st.one_of(bad_data, _arrays((3, 2))),
+            ),
+            (
+                "y",
+                lambda v: populations.binned_mean(np.zeros(3), v, np.arange(3.0)),
+                st.one_of(bad_data, _arrays((2,))),
+            ),
+            (
+                "edges",
+                lambda v: populations.binned_mean(np.zeros(3), np.zeros(3), v),
+                bad_grid_inc.filter(lambda x: not (isinstance(x, np.ndarray) and x[0] == 0.0)),
+            ),
+        ],
+        "denoiser_mse": [
+            (
+                "denoiser",
+                lambda v: populations.denoiser_mse(v, np.zeros((2, 2)), np.zeros((2, 2)), 0.5),
+                bad_callable,
+            ),
+            (
+                "y",
+                lambda v: populations.denoiser_mse(DEN, v, np.zeros((2, 2)), 0.5),
+                st.one_of(bad_data, _arrays((2,))),
+            ),
+            (
+                "z",
+                lambda v: populations.denoiser_mse(DEN, np.zeros((2, 2)), v, 0.5),
+                st.one_of(bad_data, _arrays((3, 2))),
+            ),
+            (
+                "t",
+                lambda v: populations.denoiser_mse(DEN, np.zeros((2, 2)), np.zeros((2, 2)), v),
+                bad_positive_real,
+            ),
+        ],
+        "tweedie_residual": [
+            (
+                "pop",
+                lambda v: populations.tweedie_residual(v, np.zeros((2, 2)), np.ones(2)),
+                bad_model,
+            ),
+            (
+                "z",
+                lambda v: populations.tweedie_residual(D2, v, np.ones(2)),
+                st.one_of(bad_data, _arrays((2,), (2, 3))),
+            ),
+            (
+                "t",
+                lambda v: populations.tweedie_residual(D2, np.zeros((2, 2)), v),
+                st.one_of(bad_data, _arrays((3,)), st.just(np.array([1.0, 0.0]))),
+            ),
+        ],
+        "heat_residual": [
+            ("pop", lambda v: populations.heat_residual(v, np.zeros((2, 2)), 0.5), bad_model),
+            (
+                "z",
+                lambda v: populations.heat_residual(D2, v, 0.5),
+                st.one_of(bad_data, _arrays((2,))),
+            ),
+            ("t", lambda v: populations.heat_residual(D2, np.zeros((2, 2)), v), bad_positive_real),
+        ],
+        "nearest_component": [
+            (
+                "pop",
+                lambda v: populations.nearest_component(v, np.zeros((2, 2))),
+                st.sampled_from([D2, None]),
+            ),
+            (
+                "y",
+                lambda v: populations.nearest_component(G1, v),
+                st.one_of(bad_data, _arrays((2, 2))),
+            ),
+        ],
+        "goodness_of_fit": [
+            ("pop", lambda v: populations.goodness_of_fit(v, np.zeros((3, 2)), 0.5), bad_model),
+            (
+                "z",
+                lambda v: populations.goodness_of_fit(D2, v, 0.5),
+                st.one_of(bad_data, _arrays((3,), (1, 2), (3, 3))),
+            ),
+            ("t", lambda v: populations.goodness_of_fit(D2, np.zeros((3, 2)), v), bad_nonneg_real),
+        ],
+    },
+    schedules: {
+        "linear_betas": [
+            ("T", schedules.linear_betas, bad_positive_int),
+            ("beta_start", lambda v: schedules.linear_betas(10, v), bad_unit),
+            ("beta_end", lambda v: schedules.linear_betas(10, 1e-4, v), bad_unit),
+        ],
+        "cosine_alphabar": [
+            (
+                "k",
+                lambda v: schedules.cosine_alphabar(v, 10),
+                st.one_of(bad_data, st.sampled_from([-1.0, 11.0, np.nan, np.array([5.0, 20.0])])),
+            ),
+            ("T", lambda v: schedules.cosine_alphabar(1.0, v), bad_positive_int),
+            ("offset", lambda v: schedules.cosine_alphabar(1.0, 10, v), bad_positive_real),
+        ],
+        "cosine_betas": [
+            ("T", schedules.cosine_betas, bad_positive_int),
+            ("offset", lambda v: schedules.cosine_betas(10, v), bad_positive_real),
+            ("max_beta", lambda v: schedules.cosine_betas(10, max_beta=v), bad_unit),
+        ],
+        "alphas": [("betas", schedules.alphas, st.one_of(bad_unit_array, _arrays((0,))))],
+        "alphabars": [("betas", schedules.alphabars, st.one_of(bad_unit_array, _arrays((0,))))],
+        "snr": [("alphabar", schedules.snr, bad_unit_array)],
+        "q_step_mean_var": [
+            (
+                "x_prev",
+                lambda v: schedules.q_step_mean_var(v, 0.1),
+                st.one_of(bad_data, _arrays((0,))),
+            ),
+            (
+                "beta",
+                lambda v: schedules.q_step_mean_var(np.zeros(3), v),
+                st.one_of(bad_unit_array, st.just(np.full(2, 0.1))),
+            ),
+        ],
+        "q_step": [
+            ("key", lambda v: schedules.q_step(v, np.zeros(3), 0.1), bad_key),
+            ("x_prev", lambda v: schedules.q_step(KEY, v, 0.1), bad_data),
+        ],
+        "q_step_density": [
+            (
+                "x",
+                lambda v: schedules.q_step_density(v, np.zeros(3), 0.1),
+                st.one_of(bad_data, _arrays((2,), (0,))),
+            ),
+            (
+                "x_prev",
+                lambda v: schedules.q_step_density(np.zeros(3), v, 0.1),
+                st.one_of(bad_data, _arrays((2,))),
+            ),
+        ],
+        "q_step_push": [
+            (
+                "x",
+                lambda v: schedules.q_step_push(v, 0.1, np.arange(3.0), np.ones(3)),
+                st.one_of(bad_data, _arrays((2, 2))),
+            ),
+            (
+                "beta",
+                lambda v: schedules.q_step_push(0.0, v, np.arange(3.0), np.ones(3)),
+                st.one_of(bad_unit_array, st.just(np.full(2, 0.1))),
+            ),
+            (
+                "x_prev",
+                lambda v: schedules.q_step_push(0.0, 0.1, v, np.ones(2)),
+                bad_grid_inc.filter(lambda x: not (isinstance(x, np.ndarray) and x[0] == 0.0)),
+            ),
+            (
+                "p_prev",
+                lambda v: schedules.q_step_push(0.0, 0.1, np.arange(3.0), v),
+                st.one_of(
+                    bad_data,
+                    _arrays((2,)),
+                    st.just(-np.ones(3)),
+                    st.just(np.array([1.0, np.nan, 1.0])),
+                ),
+            ),
+        ],
+        "q_sample": [
+            ("key", lambda v: schedules.q_sample(v, np.zeros(3), 0.5), bad_key),
+            ("x0", lambda v: schedules.q_sample(KEY, v, 0.5), bad_data),
+            (
+                "alphabar",
+                lambda v: schedules.q_sample(KEY, np.zeros(3), v),
+                st.one_of(bad_unit_array, st.just(np.full(2, 0.5))),
+            ),
+        ],
+        "ddpm_posterior": [
+            (
+                "x0",
+                lambda v: schedules.ddpm_posterior(v, np.zeros(3), 0.5, 0.6),
+                st.one_of(bad_data, _arrays((2,))),
+            ),
+            (
+                "x_t",
+                lambda v: schedules.ddpm_posterior(np.zeros(3), v, 0.5, 0.6),
+                st.one_of(bad_data, _arrays((2,))),
+            ),
+            (
+                "alphabar_t",
+                lambda v: schedules.ddpm_posterior(0.0, 0.0, v, 0.6),
+                st.one_of(bad_unit_array, st.just(0.7)),
+            ),
+            (
+                "alphabar_prev",
+                lambda v: schedules.ddpm_posterior(0.0, 0.0, 0.5, v),
+                st.sampled_from([0.0, 1.5, np.nan, "a", None]),
+            ),
+        ],
+        "ve_time": [
+            (
+                "alphabar",
+                schedules.ve_time,
+                st.one_of(junk, st.sampled_from([0.0, 1.5, np.nan, -1.0])),
+            )
+        ],
+        "alphabar_from_ve_time": [
+            (
+                "t",
+                schedules.alphabar_from_ve_time,
+                st.one_of(junk, st.sampled_from([-1.0, np.nan, np.inf, np.array([1.0, -1.0])])),
+            )
+        ],
+        "x_to_z": [
+            ("x", lambda v: schedules.x_to_z(v, 0.5), bad_data),
+            (
+                "alphabar",
+                lambda v: schedules.x_to_z(np.zeros(3), v),
+                st.one_of(junk, st.sampled_from([0.0, 2.0, np.full(2, 0.5)])),
+            ),
+        ],
+        "z_to_x": [
+            ("z", lambda v: schedules.z_to_x(v, 0.5), bad_data),
+            (
+                "alphabar",
+                lambda v: schedules.z_to_x(np.zeros(3), v),
+                st.sampled_from([0.0, 2.0, np.full(2, 0.5)]),
+            ),
+        ],
+        "eps_to_denoiser": [
+            (
+                "eps",
+                lambda v: schedules.eps_to_denoiser(v, np.zeros(3), 1.0),
+                st.one_of(bad_data, _arrays((2,))),
+            ),
+            (
+                "z",
+                lambda v: schedules.eps_to_denoiser(np.zeros(3), v, 1.0),
+                st.one_of(bad_data, _arrays((2,))),
+            ),
+            (
+                "t",
+                lambda v: schedules.eps_to_denoiser(np.zeros(3), np.zeros(3), v),
+                st.one_of(bad_positive_real.filter(lambda x: np.size(x) != 2), st.just(np.ones(2))),
+            ),
+        ],
+        "denoiser_to_eps": [
+            (
+                "yhat",
+                lambda v: schedules.denoiser_to_eps(v, np.zeros(3), 1.0),
+                st.one_of(bad_data, _arrays((2,), (0,))),
+            )
+        ],
+        "denoiser_to_score": [
+            (
+                "t",
+                lambda v: schedules.denoiser_to_score(np.zeros(3), np.zeros(3), v),
+                st.sampled_from([0.0, -1.0, np.nan, np.ones(2), "a"]),
+            )
+        ],
+        "score_to_denoiser": [
+            (
+                "score",
+                lambda v: schedules.score_to_denoiser(v, np.zeros(3), 1.0),
+                st.one_of(bad_data, _arrays((2,))),
+            )
+        ],
+    },
+    elbo: {
+        "eps_quadrature": [
+            ("n", elbo.eps_quadrature, bad_positive_int),
+            ("d", lambda v: elbo.eps_quadrature(2, v), bad_positive_int),
+        ],
+        "eps_monte_carlo": [
+            ("key", lambda v: elbo.eps_monte_carlo(v, 2, 2), bad_key),
+            ("n", lambda v: elbo.eps_monte_carlo(KEY, v, 2), bad_positive_int),
+        ],
+        "log_t_grid": [
+            ("t_min", lambda v: elbo.log_t_grid(v, 1.0, 4), bad_positive_real),
+            ("t_max", lambda v: elbo.log_t_grid(0.1, v, 4), bad_positive_real),
+            ("n", lambda v: elbo.log_t_grid(0.1, 1.0, v), st.one_of(bad_positive_int, st.just(1))),
+        ],
+        "integrate_log_t": [
+            (
+                "f",
+                lambda v: elbo.integrate_log_t(v, TS),
+                st.one_of(bad_data, _arrays((2,), (1, 3))),
+            ),
+            (
+                "ts",
+                lambda v: elbo.integrate_log_t(np.ones(3), v),
+                st.one_of(bad_grid_inc, st.just(np.array([10.0, 1.0, 0.1]))),
+            ),
+        ],
+        "vlb_weight": [("t", elbo.vlb_weight, bad_times)],
+        "denoising_error": [
+            ("denoiser", lambda v: elbo.denoising_error(v, np.zeros(2), 0.5, RULE), bad_callable),
+            (
+                "y",
+                lambda v: elbo.denoising_error(DEN, v, 0.5, RULE),
+                st.one_of(bad_data, _arrays((0,), (2, 2))),
+            ),
+            ("t", lambda v: elbo.denoising_error(DEN, np.zeros(2), v, RULE), bad_positive_real),
+            (
+                "rule",
+                lambda v: elbo.denoising_error(DEN, np.zeros(2), 0.5, v),
+                st.sampled_from(
+                    [None, 3, (np.zeros((3, 1)), np.ones(3) / 3), (np.zeros((3, 2)), np.ones(3))]
+                ),
+            ),
+        ],
+        "denoising_errors": [
+            (
+                "ts",
+                lambda v: elbo.denoising_errors(DEN, np.zeros(2), v, RULE),
+                st.one_of(bad_data, bad_times),
+            ),
+            ("denoiser", lambda v: elbo.denoising_errors(v, np.zeros(2), TS, RULE), bad_callable),
+        ],
+        "vlb_density_per_log_t": [
+            (
+                "ts",
+                lambda v: elbo.vlb_density_per_log_t(DEN, np.zeros(2), v, RULE),
+                st.one_of(bad_data, bad_times),
+            )
+        ],
+        "log_pop_integrand": [
+            (
+                "y",
+                lambda v: elbo.log_pop_integrand(DEN, v, 0.5, RULE),
+                st.one_of(bad_data, _arrays((2, 2))),
+            ),
+            ("t", lambda v: elbo.log_pop_integrand(DEN, np.zeros(2), v, RULE), bad_positive_real),
+        ],
+        "expected_log_density": [
+            (
+                "log_density",
+                lambda v: elbo.expected_log_density(v, np.zeros(2), 0.5, RULE),
+                bad_callable,
+            ),
+            ("t", lambda v: elbo.expected_log_density(LOGP, np.zeros(2), v, RULE), bad_nonneg_real),
+        ],
+        "log_pop": [
+            ("denoiser", lambda v: elbo.log_pop(v, LOGP, np.zeros(2), TS, RULE), bad_callable),
+            ("log_p_T", lambda v: elbo.log_pop(DEN, v, np.zeros(2), TS, RULE), bad_callable),
+            ("ts", lambda v: elbo.log_pop(DEN, LOGP, np.zeros(2), v, RULE), bad_grid_inc),
+        ],
+        "continuous_elbo": [
+            (
+                "log_prior",
+                lambda v: elbo.continuous_elbo(DEN, v, np.zeros(2), TS, RULE),
+                bad_callable,
+            ),
+            (
+                "y",
+                lambda v: elbo.continuous_elbo(DEN, LOGP, v, TS, RULE),
+                st.one_of(bad_data, _arrays((2, 2))),
+            ),
+            (
+                "decoder_var",
+                lambda v: elbo.continuous_elbo(DEN, LOGP, np.zeros(2), TS, RULE, v),
+                bad_positive_real.filter(lambda x: x is not None),
+            ),
+        ],
+        "mutual_information": [
+            (
+                "ys",
+                lambda v: elbo.mutual_information(DEN, v, np.ones(2) / 2, TS, RULE),
+                st.one_of(bad_data, _arrays((2,))),
+            ),
+            (
+                "y_weights",
+                lambda v: elbo.mutual_information(DEN, np.zeros((2, 2)), v, TS, RULE),
+                st.one_of(
+                    bad_data,
+                    bad_probs.filter(
+                        lambda x: isinstance(x, np.ndarray) and x.ndim == 1 and x.dtype.kind == "f"
+                    ),
+                    st.just(np.ones(2)),
+                ),
+            ),
+        ],
+        "gaussian_kl": [
+            (
+                "mean_q",
+                lambda v: elbo.gaussian_kl(v, 1.0, np.zeros(2), 1.0),
+                st.one_of(bad_data, _arrays((), (3,))),
+            ),
+            ("var_q", lambda v: elbo.gaussian_kl(np.zeros(2), v, np.zeros(2), 1.0), bad_times),
+            (
+                "mean_p",
+                lambda v: elbo.gaussian_kl(np.zeros(2), 1.0, v, 1.0),
+                st.one_of(bad_data, _arrays((3,))),
+            ),
+            ("var_p", lambda v: elbo.gaussian_kl(np.zeros(2), 1.0, np.zeros(2), v), bad_times),
+        ],
+        "ddpm_p_mean": [
+            ("eps_model", lambda v: elbo.ddpm_p_mean(v, np.zeros(2), 0.5, 0.1), bad_callable),
+            ("x_t", lambda v: elbo.ddpm_p_mean(DEN, v, 0.5, 0.1), st.one_of(bad_data, _arrays(()))),
+            ("alphabar_t", lambda v: elbo.ddpm_p_mean(DEN, np.zeros(2), v, 0.1), bad_unit_array),
+            ("beta_t", lambda v: elbo.ddpm_p_mean(DEN, np.zeros(2), 0.5, v), bad_unit_array),
+        ],
+        "ddpm_elbo": [
+            (
+                "eps_model",
+                lambda v: elbo.ddpm_elbo(v, np.zeros(2), np.full(3, 0.1), RULE),
+                bad_callable,
+            ),
+            (
+                "x0",
+                lambda v: elbo.ddpm_elbo(DEN, v, np.full(3, 0.1), RULE),
+                st.one_of(bad_data, _arrays((2, 2))),
+            ),
+            (
+                "betas",
+                lambda v: elbo.ddpm_elbo(DEN, np.zeros(2), v, RULE),
+                st.one_of(bad_data, bad_unit_array, _arrays((1,))),
+            ),
+            (
+                "sigma2",
+                lambda v: elbo.ddpm_elbo(DEN, np.zeros(2), np.full(3, 0.1), RULE, sigma2=v),
+                st.sampled_from(["b", None, 3]),
+            ),
+        ],
+        "divergence_exact": [
+            ("f", lambda v: elbo.divergence_exact(v, np.zeros(2)), bad_callable),
+            ("z", lambda v: elbo.divergence_exact(DEN, v), st.one_of(bad_data, _arrays((2, 2)))),
+        ],
+        "hutchinson_probes": [
+            ("key", lambda v: elbo.hutchinson_probes(v, 2, 2), bad_key),
+            ("n", lambda v: elbo.hutchinson_probes(KEY, v, 2), bad_positive_int),
+            (
+                "kind",
+                lambda v: elbo.hutchinson_probes(KEY, 2, 2, v),
+                st.sampled_from(["normal", None, 3]),
+            ),
+        ],
+        "divergence_hutchinson": [
+            (
+                "f",
+                lambda v: elbo.divergence_hutchinson(v, np.zeros(2), np.ones((3, 2))),
+                bad_callable,
+            ),
+            (
+                "z",
+                lambda v: elbo.divergence_hutchinson(DEN, v, np.ones((3, 2))),
+                st.one_of(bad_data, _arrays((2, 2))),
+            ),
+            (
+                "probes",
+                lambda v: elbo.divergence_hutchinson(DEN, np.zeros(2), v),
+                st.one_of(
+                    bad_data, _arrays((2,), (3, 3), (2, 3, 2)), st.just(np.full((3, 2), np.nan))
+                ),
+            ),
+        ],
+        "ode_log_likelihood": [
+            ("denoiser", lambda v: elbo.ode_log_likelihood(v, LOGP, np.zeros(2), TS), bad_callable),
+            (
+                "y",
+                lambda v: elbo.ode_log_likelihood(DEN, LOGP, v, TS),
+                st.one_of(bad_data, _arrays((0,), (2, 2))),
+            ),
+            ("ts", lambda v: elbo.ode_log_likelihood(DEN, LOGP, np.zeros(2), v), bad_grid_inc),
+            (
+                "probes",
+                lambda v: elbo.ode_log_likelihood(DEN, LOGP, np.zeros(2), TS, v),
+                st.one_of(bad_data.filter(lambda x: x is not None), _arrays((3, 3))),
+            ),
+        ],
+        "bits_per_dim": [
+            ("nll", lambda v: elbo.bits_per_dim(v, 2), bad_data.filter(lambda x: x is not None)),
+            ("d", lambda v: elbo.bits_per_dim(1.0, v), bad_positive_int),
+            (
+                "bin_width",
+                lambda v: elbo.bits_per_dim(1.0, 2, v),
+                bad_positive_real.filter(lambda x: x is not None),
+            ),
+        ],
+    },
+    losses: {
+        "edm_weighting": [("sigma_data", losses.edm_weighting, bad_positive_real)],
+        "LogUniform": [
+            ("t_min", lambda v: losses.LogUniform(t_min=v), bad_positive_real),
+            ("t_max", lambda v: losses.LogUniform(t_max=v), bad_positive_real),
+        ],
+        "LogUniform.sample": [
+            ("key", lambda v: LU.sample(v, 2), bad_key),
+            ("n", lambda v: LU.sample(KEY, v), bad_positive_int),
+        ],
+        "LogUniform.log_prob": [("t", LU.log_prob, st.one_of(bad_data, bad_times))],
+        "LogNormal": [
+            ("mean", lambda v: losses.LogNormal(mean=v), not_real),
+            ("std", lambda v: losses.LogNormal(std=v), bad_positive_real),
+        ],
+        "LogNormal.sample": [("n", lambda v: losses.LogNormal().sample(KEY, v), bad_positive_int)],
+        "LogNormal.log_prob": [("t", losses.LogNormal().log_prob, bad_times)],
+        "ScheduleUniform": [
+            (
+                "alphabars",
+                losses.ScheduleUniform,
+                st.one_of(
+                    junk.filter(lambda x: x is not None),
+                    st.sampled_from([(), (0.5, 1.0), (np.nan,)]),
+                ),
+            )
+        ],
+        "ScheduleUniform.sample": [
+            ("key", lambda v: losses.ScheduleUniform((0.5,)).sample(v, 2), bad_key)
+        ],
+        "weight_fn": [("weighting", losses.weight_fn, st.sampled_from(["vlbb", None, 3, ["eps"]]))],
+        "error_scale": [
+            ("target", lambda v: losses.error_scale(v, 1.0), st.sampled_from(["x", None, ["eps"]])),
+            ("t", lambda v: losses.error_scale("eps", v), st.one_of(bad_data, bad_times)),
+        ],
+        "to_denoiser": [
+            (
+                "out",
+                lambda v: losses.to_denoiser(v, np.zeros(2), 1.0, "eps"),
+                st.one_of(bad_data, _arrays((3,))),
+            ),
+            (
+                "z",
+                lambda v: losses.to_denoiser(np.zeros(2), v, 1.0, "eps"),
+                st.one_of(bad_data, _arrays((3,))),
+            ),
+            ("t", lambda v: losses.to_denoiser(np.zeros(2), np.zeros(2), v, "eps"), bad_times),
+            (
+                "target",
+                lambda v: losses.to_denoiser(np.zeros(2), np.zeros(2), 1.0, v),
+                st.sampled_from(["x", None]),
+            ),
+        ],
+        "as_denoiser": [
+            ("model", losses.as_denoiser, bad_callable),
+            ("target", lambda v: losses.as_denoiser(DEN, v), st.sampled_from(["x", None])),
+        ],
+        "dsm_terms": [
+            ("model", lambda v: _ds(model=v), bad_callable),
+            ("y", lambda v: _ds(y=v), st.one_of(bad_data, _arrays((2,), (2, 3), (0, 2)))),
+            (
+                "t",
+                lambda v: _ds(t=v),
+                st.one_of(
+                    bad_data,
+                    _arrays((3,), (2, 1)),
+                    st.just(np.array([1.0, 0.0])),
+                    st.just(np.array([1.0, np.nan])),
+                ),
+            ),
+            ("eps", lambda v: _ds(eps=v), st.one_of(bad_data, _arrays((2,), (2, 3)))),
+            ("target", lambda v: _ds(target=v), st.sampled_from(["x", None])),
+            ("weighting", lambda v: _ds(weighting=v), st.sampled_from(["x", None])),
+        ],
+        "dsm_loss": [
+            ("key", lambda v: losses.dsm_loss(PRE, v, np.zeros((2, 2))), bad_key),
+            (
+                "y",
+                lambda v: losses.dsm_loss(PRE, KEY, v),
+                st.one_of(bad_data, _arrays((2,), (2, 3))),
+            ),
+            (
+                "t_sampler",
+                lambda v: losses.dsm_loss(PRE, KEY, np.zeros((2, 2)), t_sampler=v),
+                st.sampled_from([None, 3, "LogUniform"]),
+            ),
+            (
+                "integral",
+                lambda v: losses.dsm_loss(PRE, KEY, np.zeros((2, 2)), integral=v),
+                bad_flag,
+            ),
+            ("per_dim", lambda v: losses.dsm_loss(PRE, KEY, np.zeros((2, 2)), per_dim=v), bad_flag),
+        ],
+        "make_loss_fn": [
+            ("target", lambda v: losses.make_loss_fn(target=v), st.sampled_from(["x", None])),
+            ("weighting", lambda v: losses.make_loss_fn(weighting=v), st.sampled_from(["x", None])),
+            ("t_sampler", lambda v: losses.make_loss_fn(t_sampler=v), st.sampled_from([None, 3])),
+            ("integral", lambda v: losses.make_loss_fn(integral=v), bad_flag),
+            ("per_dim", lambda v: losses.make_loss_fn(per_dim=v), bad_flag),
+        ],
+        "mmse": [
+            ("key", lambda v: losses.mmse(v, D2, 0.5), bad_key),
+            ("pop", lambda v: losses.mmse(KEY, v, 0.5), bad_model),
+            ("t", lambda v: losses.mmse(KEY, D2, v), bad_times),
+            ("n", lambda v: losses.mmse(KEY, D2, 0.5, v), bad_positive_int),
+        ],
+        "irreducible_loss": [
+            ("key", lambda v: losses.irreducible_loss(v, D2), bad_key),
+            ("pop", lambda v: losses.irreducible_loss(KEY, v), bad_model),
+            (
+                "t_sampler",
+                lambda v: losses.irreducible_loss(KEY, D2, t_sampler=v),
+                st.sampled_from([None, 3]),
+            ),
+            ("integral", lambda v: losses.irreducible_loss(KEY, D2, integral=v), bad_flag),
+            ("n_t", lambda v: losses.irreducible_loss(KEY, D2, n_t=v), bad_positive_int),
+            ("n_z", lambda v: losses.irreducible_loss(KEY, D2, n_z=v), bad_positive_int),
+        ],
+        "loss_per_log_t": [
+            ("key", lambda v: losses.loss_per_log_t(v, D2, TS), bad_key),
+            ("pop", lambda v: losses.loss_per_log_t(KEY, v, TS), bad_model),
+            ("t", lambda v: losses.loss_per_log_t(KEY, D2, v), bad_times),
+            (
+                "t_sampler",
+                lambda v: losses.loss_per_log_t(KEY, D2, TS, t_sampler=v),
+                st.sampled_from([3, "x"]),
+            ),
+            ("n", lambda v: losses.loss_per_log_t(KEY, D2, TS, n=v), bad_positive_int),
+        ],
+        "mean_denoiser_error": [
+            ("key", lambda v: losses.mean_denoiser_error(v, PRE, D2, LU), bad_key),
+            ("model", lambda v: losses.mean_denoiser_error(KEY, v, D2, LU), bad_callable),
+            ("pop", lambda v: losses.mean_denoiser_error(KEY, PRE, v, LU), bad_model),
+            (
+                "t_sampler",
+                lambda v: losses.mean_denoiser_error(KEY, PRE, D2, v),
+                st.sampled_from([None, 3]),
+            ),
+            (
+                "n_t",
+                lambda v: losses.mean_denoiser_error(KEY, PRE, D2, LU, n_t=v),
+                bad_positive_int,
+            ),
+        ],
+        "train_ring": [
+            ("key", lambda v: losses.train_ring(v), bad_key),
+            ("steps", lambda v: losses.train_ring(KEY, steps=v), bad_positive_int),
+            ("width", lambda v: losses.train_ring(KEY, width=v), bad_positive_int),
+            ("n", lambda v: losses.train_ring(KEY, n=v), bad_positive_int),
+        ],
+        "denoiser_error": [
+            ("key", lambda v: losses.denoiser_error(v, PRE, D2, 0.5), bad_key),
+            ("model", lambda v: losses.denoiser_error(KEY, v, D2, 0.5), bad_callable),
+            ("pop", lambda v: losses.denoiser_error(KEY, PRE, v, 0.5), bad_model),
+            ("t", lambda v: losses.denoiser_error(KEY, PRE, D2, v), bad_times),
+            ("n", lambda v: losses.denoiser_error(KEY, PRE, D2, 0.5, n=v), bad_positive_int),
+        ],
+    },
+    reverse: {
+        "drift_coefficient": [
+            (
+                "lam",
+                reverse.drift_coefficient,
+                st.one_of(
+                    bad_data,
+                    st.sampled_from([-1.0, math.nan, math.inf, np.array([0.0, -1.0]), True]),
+                ),
+            )
+        ],
+        "gaussian_variance": [
+            ("c", lambda v: reverse.gaussian_variance(v, 1.0, 1.0, TS[::-1]), bad_nonneg_real),
+            ("lam", lambda v: reverse.gaussian_variance(1.0, v, 1.0, TS[::-1]), bad_nonneg_real),
+            ("s2", lambda v: reverse.gaussian_variance(1.0, 1.0, v, TS[::-1]), bad_positive_real),
+            (
+                "ts",
+                lambda v: reverse.gaussian_variance(1.0, 1.0, 1.0, v),
+                bad_grid_dec.filter(
+                    lambda x: not (isinstance(x, np.ndarray) and x.size == 2 and x[1] == -1.0)
+                ),
+            ),
+        ],
+    },
+    samplers: {
+        "euler": [
+            (
+                "D",
+                lambda v: samplers.euler(v, np.zeros(2), 1.0, 0.5, 0.0, np.zeros(2)),
+                bad_callable,
+            ),
+            (
+                "t",
+                lambda v: samplers.euler(DEN, np.zeros(2), v, 0.0, 0.0, np.zeros(2)),
+                bad_positive_real,
+            ),
+            (
+                "s",
+                lambda v: samplers.euler(DEN, np.zeros(2), 1.0, v, 0.0, np.zeros(2)),
+                st.one_of(bad_nonneg_real, st.floats(1.0, 10.0)),
+            ),
+            (
+                "lam",
+                lambda v: samplers.euler(DEN, np.zeros(2), 1.0, 0.5, v, np.zeros(2)),
+                bad_nonneg_real,
+            ),
+            (
+                "xi",
+                lambda v: samplers.euler(DEN, np.zeros(2), 1.0, 0.5, 0.0, v),
+                st.one_of(bad_data, _arrays((3,))),
+            ),
+        ],
+        "ddim": [("z", lambda v: samplers.ddim(DEN, v, 1.0, 0.5, 0.0, np.zeros(2)), bad_data)],
+        "heun": [
+            ("t", lambda v: samplers.heun(DEN, np.zeros(2), v, 0.5, 0.0, None), bad_positive_real)
+        ],
+        "geometric_grid": [
+            ("t_max", lambda v: samplers.geometric_grid(v, 0.1, 3), bad_positive_real),
+            ("t_min", lambda v: samplers.geometric_grid(10.0, v, 3), bad_positive_real),
+            ("n_steps", lambda v: samplers.geometric_grid(10.0, 0.1, v), bad_positive_int),
+        ],
+        "ddpm_grid": [
+            (
+                "alphabars",
+                lambda v: samplers.ddpm_grid(v, 3),
+                st.one_of(
+                    bad_data,
+                    st.sampled_from(
+                        [AB[::-1], np.array([0.5, np.nan]), np.array([1.5, 0.5]), np.zeros((2, 2))]
+                    ),
+                ),
+            ),
+            (
+                "n_steps",
+                lambda v: samplers.ddpm_grid(AB, v),
+                st.one_of(bad_positive_int, st.integers(21, 99)),
+            ),
+            (
+                "t_max",
+                lambda v: samplers.ddpm_grid(AB, 3, v),
+                bad_positive_real.filter(lambda x: x is not None),
+            ),
+        ],
+        "karras_grid": [
+            ("n_steps", samplers.karras_grid, bad_positive_int),
+            ("t_min", lambda v: samplers.karras_grid(4, t_min=v), bad_positive_real),
+            ("t_max", lambda v: samplers.karras_grid(4, t_max=v), bad_positive_real),
+            ("rho", lambda v: samplers.karras_grid(4, rho=v), bad_positive_real),
+        ],
+        "check_grid": [
+            ("ts", samplers.check_grid, bad_grid_dec),
+            ("increasing", lambda v: samplers.check_grid(TS, increasing=v), bad_flag),
+        ],
+        "takes_condition": [("denoiser", samplers.takes_condition, bad_callable)],
+        "sample": [
+            ("key", lambda v: samplers.sample(v, DEN, np.zeros((2, 2)), TS[::-1]), bad_key),
+            (
+                "denoiser",
+                lambda v: samplers.sample(KEY, v, np.zeros((2, 2)), TS[::-1]),
+                bad_callable,
+            ),
+            (
+                "z_T",
+                lambda v: samplers.sample(KEY, DEN, v, TS[::-1]),
+                st.one_of(bad_data, _arrays((2,), (0, 2)), st.just(np.zeros((2, 2), int))),
+            ),
+            ("ts", lambda v: samplers.sample(KEY, DEN, np.zeros((2, 2)), v), bad_grid_dec),
+            (
+                "lam",
+                lambda v: samplers.sample(KEY, DEN, np.zeros((2, 2)), TS[::-1], lam=v),
+                bad_nonneg_real,
+            ),
+            (
+                "step",
+                lambda v: samplers.sample(KEY, DEN, np.zeros((2, 2)), TS[::-1], step=v),
+                st.sampled_from([None, "ddim", DEN]),
+            ),
+            (
+                "return_path",
+                lambda v: samplers.sample(KEY, DEN, np.zeros((2, 2)), TS[::-1], return_path=v),
+                bad_flag,
+            ),
+            (
+                "c",
+                lambda v: samplers.sample(KEY, DEN, np.zeros((2, 2)), TS[::-1], c=v),
+                st.just(np.zeros(2)),
+            ),
+        ],
+        "ode_forward": [
+            ("denoiser", lambda v: samplers.ode_forward(v, np.zeros((2, 2)), TS), bad_callable),
+            (
+                "z0",
+                lambda v: samplers.ode_forward(DEN, v, TS),
+                st.one_of(bad_data, _arrays((2,)), st.just(np.zeros((2, 2), int))),
+            ),
+            ("ts", lambda v: samplers.ode_forward(DEN, np.zeros((2, 2)), v), bad_grid_inc),
+        ],
+        "settings_grid": [
+            ("setting", lambda v: samplers.settings_grid(v, 4), st.sampled_from(["x", None, 3])),
+            ("n_steps", lambda v: samplers.settings_grid("ode", v), bad_positive_int),
+            (
+                "t_range",
+                lambda v: samplers.settings_grid("ode", 4, t_range=v),
+                st.sampled_from([(1.0,), (2.0, 1.0), (0.0, 1.0), (1.0, np.nan), 3, "ab"]),
+            ),
+            ("strict", lambda v: samplers.settings_grid("ode", 4, strict=v), bad_flag),
+            (
+                "alphabars",
+                lambda v: samplers.settings_grid("ddim", 4, alphabars=v),
+                st.one_of(bad_data.filter(lambda x: x is not None), st.just(AB[::-1])),
+            ),
+        ],
+    },
+    embedding: {
+        "time_embedding": [
+            ("t", lambda v: embedding.time_embedding(v, 4), bad_positive_real),
+            (
+                "dim",
+                lambda v: embedding.time_embedding(1.0, v),
+                st.one_of(bad_positive_int, st.just(3)),
+            ),
+            ("max_period", lambda v: embedding.time_embedding(1.0, 4, v), bad_positive_real),
+        ],
+    },
+    mlp: {
+        "MLP": [
+            ("key", lambda v: mlp.MLP(v, 2), bad_key),
+            ("dim", lambda v: mlp.MLP(KEY, v), bad_positive_int),
+            ("width", lambda v: mlp.MLP(KEY, 2, width=v), bad_positive_int),
+            ("depth", lambda v: mlp.MLP(KEY, 2, depth=v), bad_positive_int),
+            ("t_dim", lambda v: mlp.MLP(KEY, 2, t_dim=v), st.one_of(bad_positive_int, st.just(3))),
+        ],
+        "MLP.__call__": [
+            ("x", lambda v: MLP_NET(v, 0.5), bad_z2),
+            ("t", lambda v: MLP_NET(np.zeros(2), v), bad_positive_real),
+        ],
+    },
+    precond: {
+        "sigma_data": [("y", precond.sigma_data, st.one_of(bad_data, _arrays((0,)), nan_array))],
+        "coefficients": [
+            ("kind", lambda v: precond.coefficients(v, 1.0), st.sampled_from(["v", None, 3])),
+            ("t", lambda v: precond.coefficients("edm", v), st.one_of(bad_data, bad_times)),
+            ("sigma_data", lambda v: precond.coefficients("edm", 1.0, v), bad_positive_real),
+        ],
+        "Preconditioned": [
+            ("net", lambda v: precond.Preconditioned(v, shape=(2,)), bad_callable),
+            (
+                "shape",
+                lambda v: precond.Preconditioned(MLP_NET, shape=v),
+                st.sampled_from([(), (0,), "ab", 3, (2.5,), None]),
+            ),
+            (
+                "kind",
+                lambda v: precond.Preconditioned(MLP_NET, shape=(2,), kind=v),
+                st.sampled_from(["v", None]),
+            ),
+            (
+                "sigma_data",
+                lambda v: precond.Preconditioned(MLP_NET, shape=(2,), sigma_data=v),
+                bad_positive_real,
+            ),
+            (
+                "t_range",
+                lambda v: precond.Preconditioned(MLP_NET, shape=(2,), t_range=v),
+                st.sampled_from([(1.0,), (2.0, 1.0), (0.0, 1.0), (1.0, np.inf), 3, ("a", "b")]),
+            ),
+            (
+                "conditional",
+                lambda v: precond.Preconditioned(MLP_NET, shape=(2,), conditional=v),
+                bad_flag,
+            ),
+        ],
+        "Preconditioned.__call__": [
+            ("z", lambda v: PRE(v, 0.5), bad_z2),
+            ("t", lambda v: PRE(np.zeros(2), v), bad_positive_real),
+        ],
+    },
+    ddpm: {
+        "Arch": [
+            ("channels", lambda v: ddpm.Arch(channels=v), bad_positive_int),
+            (
+                "channel_mults",
+                lambda v: ddpm.Arch(channel_mults=v),
+                st.sampled_from([(), (1, 0), "ab", 3, (1.5,)]),
+            ),
+            ("blocks", lambda v: ddpm.Arch(blocks=v), bad_positive_int),
+            ("attention", lambda v: ddpm.Arch(attention=v), bad_flag),
+            ("groups", lambda v: ddpm.Arch(groups=v), st.one_of(bad_positive_int, st.just(3))),
+            ("n_classes", lambda v: ddpm.Arch(n_classes=v), bad_nonneg_int),
+        ],
+        "Loss": [
+            ("kind", lambda v: ddpm.Loss(kind=v), st.sampled_from(["v", None, ["edm"]])),
+            (
+                "sigma_data",
+                lambda v: ddpm.Loss(sigma_data=v),
+                bad_positive_real.filter(lambda x: x is not None),
+            ),
+            ("p_mean", lambda v: ddpm.Loss(p_mean=v), not_real),
+            ("p_std", lambda v: ddpm.Loss(p_std=v), bad_positive_real),
+            ("schedule", lambda v: ddpm.Loss(schedule=v), st.sampled_from(["x", None])),
+        ],
+        "schedule": [("schedule", ddpm.schedule, st.sampled_from(["x", None, 3, ["cosine"]]))],
+        "eps": [
+            ("model", lambda v: ddpm.eps(v, np.zeros(2), 0.5), bad_callable),
+            ("x_t", lambda v: ddpm.eps(PRE, v, 0.5), bad_z2),
+            ("alphabar", lambda v: ddpm.eps(PRE, np.zeros(2), v), bad_unit),
+        ],
+        "x0": [
+            ("alphabar", lambda v: ddpm.x0(PRE, np.zeros(2), v), st.one_of(bad_unit, st.just(1.0)))
+        ],
+        "build": [
+            (
+                "key",
+                lambda v: ddpm.build(v, (8, 8, 1), ddpm.Arch(), ddpm.Loss(sigma_data=0.5)),
+                bad_key,
+            ),
+            (
+                "image_shape",
+                lambda v: ddpm.build(KEY, v, ddpm.Arch(), ddpm.Loss(sigma_data=0.5)),
+                st.sampled_from([(8, 8), (8, 8, 0), (0, 8, 1), "abc", 3, None, (8.5, 8, 1)]),
+            ),
+            (
+                "arch",
+                lambda v: ddpm.build(KEY, (8, 8, 1), v, ddpm.Loss(sigma_data=0.5)),
+                st.sampled_from([None, {"channels": 8}]),
+            ),
+            (
+                "loss",
+                lambda v: ddpm.build(KEY, (8, 8, 1), ddpm.Arch(), v),
+                st.sampled_from([None, {"sigma_data": 0.5}, ddpm.Loss()]),
+            ),
+        ],
+        "meta_for": [
+            (
+                "image_shape",
+                lambda v: ddpm.meta_for(v, ddpm.Arch(), ddpm.Loss()),
+                st.sampled_from([(8, 8), "abc", None]),
+            ),
+            (
+                "data",
+                lambda v: ddpm.meta_for((8, 8, 1), ddpm.Arch(), ddpm.Loss(), v),
+                st.sampled_from([None, 3]),
+            ),
+        ],
+        "from_meta": [
+            ("meta", ddpm.from_meta, st.sampled_from([None, [], "x", {}, {"model": {}}]))
+        ],
+        "save": [("model", lambda v: ddpm.save(_tmp() + "/m.ckpt", v, {}), bad_model)],
+        "load": [("path", ddpm.load, st.sampled_from([3, "", b"x", ["a"]]))],
+        "train_images": [
+            ("key", lambda v: ddpm.train_images(v, np.zeros((4, 8, 8)), steps=1), bad_key),
+            (
+                "images",
+                lambda v: ddpm.train_images(KEY, v, steps=1),
+                st.one_of(
+                    bad_data,
+                    st.sampled_from(
+                        [
+                            np.full((4, 8, 8), 255, np.uint8),
+                            np.zeros((4, 8)),
+                            np.full((4, 8, 8), np.nan),
+                            np.zeros((0, 8, 8)),
+                        ]
+                    ),
+                ),
+            ),
+            (
+                "learning_rate",
+                lambda v: ddpm.train_images(KEY, np.zeros((4, 8, 8)), steps=1, learning_rate=v),
+                st.just(1e-3),
+            ),
+            (
+                "arch",
+                lambda v: ddpm.train_images(KEY, np.zeros((4, 8, 8)), steps=1, arch=v),
+                st.sampled_from([3, {"channels": 8}]),
+            ),
+            (
+                "labels",
+                lambda v: ddpm.train_images(KEY, np.full((4, 8, 8), 0.5), steps=1, labels=v),
+                st.sampled_from([np.zeros(3, int), np.zeros(4)]),
+            ),
+        ],
+        "grid": [
+            ("model", lambda v: ddpm.grid(v, "ddim", 4), bad_model),
+            ("setting", lambda v: ddpm.grid(PRE, v, 4), st.sampled_from(["x", None])),
+            ("steps", lambda v: ddpm.grid(PRE, "ddim", v), bad_positive_int),
+            ("strict", lambda v: ddpm.grid(PRE, "ddim", 4, strict=v), bad_flag),
+        ],
+        "sample": [
+            ("key", lambda v: ddpm.sample(v, PRE, 2), bad_key),
+            ("model", lambda v: ddpm.sample(KEY, v, 2), bad_model),
+            ("n", lambda v: ddpm.sample(KEY, PRE, v), bad_positive_int),
+            (
+                "setting",
+                lambda v: ddpm.sample(KEY, PRE, 2, setting=v),
+                st.sampled_from(["x", None]),
+            ),
+            (
+                "lam",
+                lambda v: ddpm.sample(KEY, PRE, 2, setting="sde", lam=v),
+                bad_nonneg_real.filter(lambda x: x is not None),
+            ),
+            ("lam", lambda v: ddpm.sample(KEY, PRE, 2, setting="ddpm", lam=v), st.just(5.0)),
+            ("steps", lambda v: ddpm.sample(KEY, PRE, 2, steps=v), bad_positive_int),
+        ],
+    },
+}
+TABLE.update(MATH)
+
+NOTHING_TO_CHECK.update(
+    {
+        populations: {
+            "mcallester_d2": "no arguments",
+            "mcallester_g1": "no arguments",
+            "mixture_2d": "no arguments",
+        },
+        schedules: {},
+        elbo: {"ElboTerms": "a result record", "DDPMTerms": "a result record"},
+        losses: {},
+        reverse: {},
+        samplers: {"Setting": "a record of the settings table (SETTINGS), built by the module"},
+        embedding: {},
+        mlp: {},
+        precond: {},
+        ddpm: {},
+    }
+)
 
 CASES = [
     pytest.param(call, arg, strategy, id=f"{mod.__name__.split('.')[-1]}.{name}.{arg}.{i}")
