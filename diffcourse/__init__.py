@@ -11,15 +11,17 @@ module             object                                                      n
 ``fokker_planck``  the Fokker–Planck equation in 1-D                           03
 ``schedules``      DDPM beta schedules and the VP/VE bridge                    03, 06
 ``populations``    finite and Gaussian-mixture pops with exact p_t, E[y|z]     04
-``reverse``        the lam family of reverse diffusions and the PF-ODE         05
+``reverse``        the lam family's mathematics (drift coefficient, variance)  05
+``samplers``       the one sampler: step rules, VE time grids, settings table  05, 07, 08
 ``elbo``           McAllester's VAE view, the DDPM ELBO, ODE likelihood        06
 ``losses``         denoising score matching and its weightings                 07
-``nets``           an MLP for 2-D data and a U-Net for images                  07, 08
+``nets``           an MLP, a U-Net, and one (EDM) preconditioning for both     07, 08
 ``train``          the training loop: optax, EMA, sharding, checkpoints        07, 08
 ``checkpoint``     the checkpoint file: SHA-256 over the whole file, rotation  07, 08
 ``data``           2-D toys, scikit-learn digits, MNIST IDX files              07, 08
-``ddpm``           the image DDPM: U-Net, schedule, loss, checkpoint     08
-``samplers``       DDPM ancestral, DDIM and ODE samplers for images            08
+``ddpm``           the image DDPM as glue: U-Net, preconditioning, loss, grid  08
+``guidance``       classifier-free and classifier guidance, inpainting         09
+``flow``           flow matching: the linear interpolant as one more bridge    10
 ``metrics``        digit classifier, Fréchet distance, memorisation            08
 ``plotting``       shared figure style and the figures of each notebook        all
 ``exercises``      the checks behind each notebook's exercises                 all
@@ -49,6 +51,8 @@ _MODULES = (
     "data",
     "ddpm",
     "samplers",
+    "guidance",
+    "flow",
     "metrics",
     "plotting",
     "exercises",

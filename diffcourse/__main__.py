@@ -305,6 +305,8 @@ def _setting(args):
     """The sampler table's setting and its lam for the flags (--sampler ddim with --lam > 0 is ddim-eta)."""
     if args.sampler == "ddim" and args.lam:
         return "ddim-eta", args.lam
+    if args.sampler == "ddpm":  # ancestral on --steps of the schedule: the ddim step at lam = 1
+        return "ddim-eta", 1.0
     return args.sampler, None
 
 

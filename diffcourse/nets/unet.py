@@ -182,7 +182,8 @@ class Conv(eqx.Module):
 
 
 class ResBlock(eqx.Module):
-    """DDPM residual block: h = conv(silu(gn(x))) + W e(t); out = x' + conv(silu(gn(h)))."""
+    """DDPM residual block (Ho et al. 2020, App. B, after Wide ResNets): h = conv(silu(gn(x))) + W e(t);
+    out = x' + conv(silu(gn(h))), with x' a 1x1 convolution of x when the widths differ."""
 
     norm1: GroupNorm
     conv1: Conv

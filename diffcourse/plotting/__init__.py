@@ -22,6 +22,8 @@ FIGURE_MODULES = (
     "elbo",
     "losses",
     "samplers",
+    "guidance",
+    "flow",
 )
 
 STYLE = {
