@@ -132,17 +132,7 @@ def _path_error(path, ref, n):
     return float(jnp.sqrt(jnp.mean(jnp.sum((path - sub) ** 2, -1), axis=1)).max())
 
 
-def test_euler_in_tau_is_the_ddim_step(paths):
-    pop, x0, v, _ = paths
-    taus = np.linspace(TAU0, TAU1, 33)
-    euler = flow.ode_tau(v, x0, taus, method="euler", return_path=True)
-    ddim = flow.sample(jax.random.key(1), pop.posterior_mean, x0, taus, return_path=True)
-    err = float(jnp.abs(euler - ddim).max())
-    print(f"|Euler in tau - DDIM| = {err:.1e}")
-    assert err < 1e-12
-
-
-def test_fm_ode_and_pf_ode_give_the_same_paths_at_the_solvers_orders(paths):
+def test_euler_in_tau_is_ddim_and_the_fm_ode_gives_the_pf_ode_paths_at_the_solvers_orders(paths):
     pop, x0, v, ref = paths
     D = pop.posterior_mean
     errs = {"euler_tau (= ddim)": [], "heun_tau": [], "heun_sigma": [], "wrong bridge": []}
@@ -151,7 +141,12 @@ def test_fm_ode_and_pf_ode_give_the_same_paths_at_the_solvers_orders(paths):
         run = lambda step, taus=taus: flow.sample(
             jax.random.key(1), D, x0, taus, step=step, return_path=True
         )
-        errs["euler_tau (= ddim)"].append(_path_error(run(samplers.ddim), ref, n))
+        ddim = run(samplers.ddim)
+        errs["euler_tau (= ddim)"].append(_path_error(ddim, ref, n))
+        if n == 32:  # Euler in tau is the DDIM step, to rounding
+            euler = flow.ode_tau(v, x0, taus, method="euler", return_path=True)
+            print(f"|Euler in tau - DDIM| = {float(jnp.abs(euler - ddim).max()):.1e}")
+            assert float(jnp.abs(euler - ddim).max()) < 1e-12
         errs["heun_tau"].append(
             _path_error(flow.ode_tau(v, x0, taus, method="heun", return_path=True), ref, n)
         )
@@ -236,10 +231,11 @@ def test_tau_samplers_are_their_laws():
     )
     for s in (uni, logit):  # the density integrates to 1 over t, and agrees with the quadrature
         t = np.geomspace(*s.support(1e-6) if s is logit else s.support(), 20001)
-        mass = np.trapezoid(np.exp(np.asarray(s.log_prob(jnp.asarray(t)))), t)
+        density = np.exp(np.asarray(jax.jit(s.log_prob)(jnp.asarray(t))))
+        mass = np.trapezoid(density, t)
         assert abs(mass - 1) < 2e-3, (s, mass)
         nodes, w = s.quadrature(48)
-        mean_log_t = np.trapezoid(np.log(t) * np.exp(np.asarray(s.log_prob(jnp.asarray(t)))), t)
+        mean_log_t = np.trapezoid(np.log(t) * density, t)
         assert abs(np.sum(w * np.log(nodes)) - mean_log_t) < 1e-2
     # logit-normal tau is EDM's log-normal sigma: LogNormal(2m, 2s) in t
     t = jnp.geomspace(1e-4, 1e3, 7)
