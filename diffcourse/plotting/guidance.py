@@ -78,8 +78,8 @@ def mixture_figure(mix, runs, tilted, ws, c, extent=(-4.0, 3.0, -3.0, 3.5)):
 
     xs, ys = np.linspace(*extent[:2], 120), np.linspace(*extent[2:], 120)
     grid = jnp.stack(np.meshgrid(xs, ys), -1).reshape(-1, 2)
-    lp_c = jax.vmap(lambda y: mix.log_density(y, 0.0, c))(grid)
-    lp = jax.vmap(lambda y: mix.log_density(y, 0.0))(grid)
+    lp_c = jax.jit(jax.vmap(lambda y: mix.log_density(y, 0.0, c)))(grid)
+    lp = jax.jit(jax.vmap(lambda y: mix.log_density(y, 0.0)))(grid)
     fig, axes = plt.subplots(1, len(ws), figsize=(3.0 * len(ws), 3.0), sharey=True)
     for ax, w in zip(np.atleast_1d(axes), ws, strict=True):
         logp = np.asarray((1 + w) * lp_c - w * lp).reshape(120, 120)
