@@ -99,7 +99,8 @@ def stable_dt(sde, x, t) -> float:
 @eqx.filter_jit
 def _advance(sde, p, x, t0, t1, n):
     dt = (t1 - t0) / n
-    body = lambda i, p: p + dt * flux_divergence(sde, p, x, t0 + i * dt)
+    # the carry keeps p's dtype (a float32 p0 under x64 meets float64 coefficients)
+    body = lambda i, p: (p + dt * flux_divergence(sde, p, x, t0 + i * dt)).astype(p.dtype)
     return jax.lax.fori_loop(0, n, body, p)
 
 
@@ -108,17 +109,24 @@ def solve(sde, p0, x, ts, *, dt=None, safety: float = 0.9):
 
     ``x``: uniform cell centres (n,) (see :func:`grid`); ``p0``: density at the centres (n,);
     ``ts``: strictly increasing output times. The step is ``safety`` times the CFL bound (checked
-    at 9 times per output interval), or ``dt`` if given (rejected if it breaks the bound).
+    at 9 times per output interval), ``0 < safety <= 1``, or ``dt > 0`` if given (rejected if it
+    breaks the bound).
     Returns the densities at ``ts``, shape (len(ts), n)."""
     v.monotone("x", x, increasing=True)
     v.shape("p0", p0, (np.shape(x)[0],))
     v.nonnegative("p0", p0)
     v.monotone("ts", ts, increasing=True)
+    safety = v.real("safety", safety, low=0.0, high=1.0, low_open=True)
+    if dt is not None:
+        dt = v.real("dt", dt, low=0.0, low_open=True)
     xs = np.asarray(x)
     if not np.allclose(np.diff(xs), xs[1] - xs[0], rtol=1000 * np.finfo(xs.dtype).eps, atol=0):
         raise ValueError("x must be a uniform grid (use fokker_planck.grid)")
     ts = [float(t) for t in np.asarray(ts)]
-    x, p = jnp.asarray(x), jnp.asarray(p0)
+    p = jnp.asarray(p0)
+    if not jnp.issubdtype(p.dtype, jnp.floating):
+        p = p.astype(float)
+    x = jnp.asarray(x)
     out = [p]
     for t0, t1 in zip(ts[:-1], ts[1:], strict=True):
         bound = min(stable_dt(sde, x, t) for t in np.linspace(t0, t1, 9))

@@ -50,6 +50,8 @@ def kernel(x, t, D):
 
 def kernel_flux(x, t, D):
     r"""Fick's first law for the kernel in 1-D: :math:`J = -D \partial_x u = \frac{x}{2t} u(x, t)`."""
+    _validate.positive("t", t)
+    _validate.positive("D", D)
     return x / (2 * t) * kernel(x, t, D)
 
 
@@ -94,6 +96,7 @@ def mass(u, dx, boundary="dirichlet"):
     r"""Total amount :math:`\int u\, dx` on the grid: trapezoid rule for ``"dirichlet"`` and
     ``"neumann"``, the plain sum :math:`\sum_i u_i\, dx` on the ring for ``"periodic"``."""
     _check_boundary(boundary)
+    _validate.positive("dx", dx)
     u = jnp.asarray(u)
     if boundary == "periodic":
         return dx * jnp.sum(u)
@@ -106,6 +109,8 @@ def laplacian_matrix(n, dx, boundary):
     :math:`(u_{i-1} - 2u_i + u_{i+1}) / dx^2` with the boundary built in (zero rows at the ends
     for ``"dirichlet"``, mirror rows :math:`2(u_1 - u_0)/dx^2` for ``"neumann"``, wrap-around
     for ``"periodic"``)."""
+    n = _validate.integer("n", n, minimum=3)
+    _validate.positive("dx", dx)
     _check_boundary(boundary)
     A = np.diag(-2.0 * np.ones(n)) + np.diag(np.ones(n - 1), 1) + np.diag(np.ones(n - 1), -1)
     if boundary == "dirichlet":
@@ -176,8 +181,8 @@ def solve_crank_nicolson(u0, dx, dt, steps, D, boundary, *, startup=0):
     second order is kept and the oscillation is gone.
     Shapes: ``u0`` ``(n,)``, ``n >= 3`` -> ``u`` at time ``steps * dt``, ``(n,)``.
     """
-    u0 = _check_grid(u0, dx, dt, steps, D, boundary)
-    startup = int(startup)
+    u0 = _check_grid(u0, dx, dt, steps, D, boundary, solve=True)
+    startup = _validate.nonnegative_int("startup", startup)
     if not 0 <= startup <= steps:
         raise ValueError(f"startup must be between 0 and steps = {steps}; got {startup}")
     A = laplacian_matrix(u0.shape[0], dx, boundary).astype(u0.dtype)
@@ -203,7 +208,7 @@ def solve_backward_euler(u0, dx, dt, steps, D, boundary):
     :math:`r s^2 \to \infty`: L-stable, so rough modes are damped at any step.
     Shapes: ``u0`` ``(n,)``, ``n >= 3`` -> ``u`` at time ``steps * dt``, ``(n,)``.
     """
-    u0 = _check_grid(u0, dx, dt, steps, D, boundary)
+    u0 = _check_grid(u0, dx, dt, steps, D, boundary, solve=True)
     A = laplacian_matrix(u0.shape[0], dx, boundary).astype(u0.dtype)
     return _backward_euler(u0, A, dt, steps, D)
 
@@ -240,7 +245,7 @@ def semi_discrete_solution(u0, dx, t, D, boundary):
     :math:`u(t) = e^{t D A} u_0` (matrix exponential of :func:`laplacian_matrix`). Every time
     stepper on the same grid converges to it as :math:`dt \to 0`, so the difference isolates the
     **time** error. Shapes: ``u0`` ``(n,)`` -> ``(n,)``."""
-    u0 = _check_grid(u0, dx, t, 1, D, boundary)
+    u0 = _check_grid(u0, dx, t, 1, D, boundary, solve=True)
     A = laplacian_matrix(u0.shape[0], dx, boundary).astype(u0.dtype)
     return jax.scipy.linalg.expm(t * D * A) @ u0
 
@@ -285,7 +290,8 @@ def solve_plume(c0, dx, dt, steps, D, wind=(0.0, 0.0), source=None, check_stabil
     _validate.positive("dt", dt)
     _validate.positive("D", D)
     steps = _validate.positive_int("steps", steps)
-    wind = jnp.asarray(_validate.shape("wind", wind, (2,)), c0.dtype)
+    _validate.array("wind", wind, shape=(2,), finite=True)
+    wind = jnp.asarray(wind, c0.dtype)
     source = jnp.zeros_like(c0) if source is None else jnp.asarray(source, c0.dtype)
     _validate.shape("source", source, c0.shape)
     if check_stability:
@@ -438,12 +444,16 @@ def _check_boundary(boundary):
         raise ValueError(f"boundary must be one of {BOUNDARIES}; got {boundary!r}")
 
 
-def _check_grid(u0, dx, dt, steps, D, boundary):
+def _check_grid(u0, dx, dt, steps, D, boundary, solve=False):
+    """The checks of a 1-D solver; ``solve``: a linear solver follows (LU has no float16, so a
+    float16 or bfloat16 ``u0`` is converted to float32)."""
     u0 = jnp.asarray(u0)
     if u0.ndim != 1 or u0.shape[0] < 3:
         raise ValueError(f"u0 must be a 1-D grid of at least 3 points; got shape {u0.shape}")
     if not jnp.issubdtype(u0.dtype, jnp.floating):
         u0 = u0.astype(float)
+    if solve and u0.dtype in (jnp.float16, jnp.bfloat16):
+        u0 = u0.astype(jnp.float32)
     _validate.positive("dx", dx)
     _validate.positive("dt", dt)
     _validate.positive("D", D)

@@ -39,6 +39,8 @@ def lattice_walk(key, n_walkers, n_steps, dx, dt, *, dim=1):
     Shapes: returns ``(n_walkers, n_steps + 1)`` for ``dim=1`` and
     ``(n_walkers, n_steps + 1, dim)`` otherwise; entry ``[:, 0]`` is the start, 0.
     """
+    if _validate.is_concrete(key):
+        _validate.key("key", key)
     n_walkers = _validate.positive_int("n_walkers", n_walkers)
     n_steps = _validate.positive_int("n_steps", n_steps)
     dim = _validate.positive_int("dim", dim)
@@ -69,6 +71,8 @@ def brownian_paths(key, n_paths, ts, *, dim=1):
     Shapes: ``ts`` ``(m,)`` strictly increasing, ``ts[0] >= 0``; returns ``(n_paths, m)`` for
     ``dim=1`` and ``(n_paths, m, dim)`` otherwise.
     """
+    if _validate.is_concrete(key):
+        _validate.key("key", key)
     n_paths = _validate.positive_int("n_paths", n_paths)
     dim = _validate.positive_int("dim", dim)
     ts = jnp.asarray(ts, dtype=jnp.result_type(float))
@@ -107,10 +111,18 @@ def msd(paths):
 def fit_diffusion(ts, msd_values, dim=1):
     r"""Estimate :math:`D` from :math:`\mathrm{MSD}(t) \approx 2\, dim\, D\, t` by least squares
     through the origin: :math:`\hat D = \sum t\,\mathrm{MSD} / (2\, dim \sum t^2)`."""
+    dim = _validate.positive_int("dim", dim)
+    ts = (
+        jnp.asarray(_validate.array("ts", ts, ndim=1, min_size=2))
+        if _validate.is_concrete(ts)
+        else ts
+    )
+    _validate.positive("ts", ts)
+    if _validate.is_concrete(ts) and np.unique(np.asarray(ts)).size < 2:
+        raise _validate.fail("ts", "at least two distinct positive times", np.asarray(ts).tolist())
     ts = jnp.asarray(ts)
     msd_values = jnp.asarray(msd_values)
     _validate.shape("msd_values", msd_values, ts.shape)
-    dim = _validate.positive_int("dim", dim)
     return jnp.sum(ts * msd_values) / (2 * dim * jnp.sum(ts**2))
 
 
@@ -213,6 +225,8 @@ def biased_walk(key, n_walkers, n_steps, dx, dt, p):
     from 0. Drift :math:`v = (2p - 1)\,dx/dt` and diffusion constant
     :math:`D = 2p(1-p)\,dx^2/dt` (:math:`\mathrm{Var}` of one step :math:`4p(1-p)dx^2 = 2D\,dt`);
     ``p = 1/2`` is :func:`lattice_walk`. Shape ``(n_walkers, n_steps + 1)``."""
+    if _validate.is_concrete(key):
+        _validate.key("key", key)
     n_walkers = _validate.positive_int("n_walkers", n_walkers)
     n_steps = _validate.positive_int("n_steps", n_steps)
     _validate.positive("dx", dx)

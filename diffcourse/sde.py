@@ -28,7 +28,18 @@ import jax.numpy as jnp
 import numpy as np
 from jax.scipy.stats import norm
 
+from diffcourse import _boundary as b
 from diffcourse import _validate as v
+
+
+def _finite(name, x):
+    """Require every entry of a parameter to be a finite number (a tracer passes through)."""
+    if v.is_concrete(x):
+        a = np.asarray(x)
+        if a.dtype.kind not in "iuf" or not np.all(np.isfinite(a)):
+            raise v.fail(name, "finite", v._describe(x))
+    return x
+
 
 # ----------------------------------------------------------------------------- SDEs
 
@@ -38,6 +49,10 @@ class SDE(eqx.Module):
 
     f: Callable
     g: Callable
+
+    def __check_init__(self):
+        b.function("f", self.f)
+        b.function("g", self.g)
 
     def drift(self, x, t):
         return self.f(x, t)
@@ -57,7 +72,8 @@ class BrownianMotion(eqx.Module):
         return jnp.ones((), jnp.result_type(x))
 
     def gaussian_marginal(self, m0, v0, t):
-        """Law of z(t) when z(0) ~ N(m0, v0): N(m0, v0 + t). Returns (mean, var)."""
+        """Law of z(t) when z(0) ~ N(m0, v0): N(m0, v0 + t), t >= 0. Returns (mean, var)."""
+        b.times("t", t, allow_zero=True)
         return m0, v0 + t
 
     def exact(self, x0, t, w):
@@ -79,6 +95,7 @@ class OrnsteinUhlenbeck(eqx.Module):
 
     def __check_init__(self):
         v.positive("theta", self.theta)
+        _finite("mu", self.mu)
         v.nonnegative("sigma", self.sigma)
 
     def drift(self, x, t):
@@ -92,7 +109,8 @@ class OrnsteinUhlenbeck(eqx.Module):
         return self.mu, self.sigma**2 / (2 * self.theta)
 
     def gaussian_marginal(self, m0, v0, t):
-        """Law of x(t) when x(0) ~ N(m0, v0). Returns (mean, var)."""
+        """Law of x(t) when x(0) ~ N(m0, v0), t >= 0. Returns (mean, var)."""
+        b.times("t", t, allow_zero=True)
         decay = jnp.exp(-self.theta * t)
         mu, var_inf = self.stationary()
         return mu + (m0 - mu) * decay, v0 * decay**2 + var_inf * (1 - decay**2)
@@ -155,7 +173,8 @@ class VPProcess(eqx.Module):
         return jnp.sqrt(self.beta(t)).astype(jnp.result_type(x))
 
     def gaussian_marginal(self, m0, v0, t):
-        """Law of x(t) when x(0) ~ N(m0, v0). Returns (mean, var)."""
+        """Law of x(t) when x(0) ~ N(m0, v0), t >= 0. Returns (mean, var)."""
+        b.times("t", t, allow_zero=True)
         ab = self.alphabar(t)
         return jnp.sqrt(ab) * m0, ab * v0 + 1 - ab
 
@@ -171,6 +190,7 @@ class GeometricBrownian(eqx.Module):
     sigma: jax.Array = eqx.field(default=0.2, converter=jnp.asarray)
 
     def __check_init__(self):
+        _finite("mu", self.mu)
         v.nonnegative("sigma", self.sigma)
 
     def drift(self, x, t):
@@ -190,7 +210,8 @@ class GeometricBrownian(eqx.Module):
 
 
 def marginal_moments(process, x0, t):
-    """(mean, var) of x(t) given x(0) = x0 for any ready process."""
+    """(mean, var) of x(t) given x(0) = x0 for any ready process (t >= 0)."""
+    b.times("t", t, allow_zero=True)
     if isinstance(process, GeometricBrownian):
         return process.moments(x0, t)
     return process.gaussian_marginal(x0, 0.0, t)
@@ -215,6 +236,10 @@ def _check_grid(sde, x0, ts):
 
 def brownian_increments(key, ts, d: int):
     r""":math:`\Delta W_n \sim \mathcal N(0, (t_{n+1}-t_n) I_d)`, independent. Shape (len(ts)-1, d)."""
+    b.key("key", key)
+    if v.is_concrete(ts):
+        v.monotone("ts", ts, increasing=True)
+    d = v.positive_int("d", d)
     dt = jnp.diff(jnp.asarray(ts))
     return jnp.sqrt(dt)[:, None] * jax.random.normal(key, (dt.shape[0], d), dt.dtype)
 
@@ -242,6 +267,7 @@ def euler_maruyama_increments(sde, x0, ts, dW, *, return_path: bool = True):
 
 def euler_maruyama(key, sde, x0, ts, *, return_path: bool = True):
     """Euler–Maruyama for one path with fresh increments; see :func:`euler_maruyama_increments`."""
+    b.key("key", key)
     _check_grid(sde, x0, ts)
     dW = brownian_increments(key, jnp.asarray(ts), np.shape(x0)[0])
     return _em_jit(sde, jnp.asarray(x0), jnp.asarray(ts), dW, return_path)
@@ -273,6 +299,7 @@ def euler_maruyama_many(key, sde, x0s, ts, *, return_path: bool = False):
     """Euler–Maruyama for many independent paths (the one-path scheme under ``jax.vmap``).
 
     ``x0s`` (n, d). Returns (n, d) at ts[-1] or, with ``return_path``, (n, N+1, d)."""
+    b.key("key", key)
     v.shape("x0s", x0s, (None, None))
     _check_grid(sde, x0s[0], ts)
     return _em_many(sde, key, jnp.asarray(x0s), jnp.asarray(ts), return_path)
@@ -287,6 +314,12 @@ def strong_errors(key, process, x0: float, T: float, n_fine: int, factors, n_pat
     :math:`\Delta t = T\,R/n_{fine}`, R in ``factors`` (each dividing ``n_fine``): the coarse
     increments are sums of R fine ones. A process without ``exact`` (OU) gives its solution
     from the whole fine path, ``process.exact_from_path``. Returns (dts, errors), numpy arrays."""
+    b.key("key", key)
+    b.real("x0", x0)
+    v.positive("T", T)
+    n_fine = v.positive_int("n_fine", n_fine)
+    factors = list(v.ints("factors", factors, minimum=1))
+    n_paths = v.positive_int("n_paths", n_paths)
     for R in factors:
         if n_fine % R:
             raise ValueError(f"factors must divide n_fine = {n_fine}; got {R}")
@@ -337,7 +370,13 @@ def _em_uniform(sde, key, x0s, T, n):
 def weak_errors(key, process, x0: float, T: float, n_steps, n_paths: int, power: int = 1):
     r"""Weak error :math:`|E[x_{EM}(T)^p] - E[x(T)^p]|` (p = ``power``, 1 or 2) against the exact
     moment from :func:`marginal_moments`, estimated with ``n_paths`` paths for each number of steps
-    in ``n_steps``. Returns (dts, errors, standard errors), numpy arrays."""
+    in ``n_steps`` (each >= 1). Returns (dts, errors, standard errors), numpy arrays."""
+    b.key("key", key)
+    b.real("x0", x0)
+    v.positive("T", T)
+    n_steps = list(v.ints("n_steps", n_steps, minimum=1))
+    n_paths = v.positive_int("n_paths", n_paths)
+    power = v.choice("power", power, (1, 2))
     m, var = marginal_moments(process, x0, T)
     exact = float(m if power == 1 else var + m**2)
     x0s = jnp.full((n_paths, 1), float(x0))
@@ -366,6 +405,7 @@ def black_scholes_call(S0, K, r, sigma, T):
     v.positive("K", K)
     v.positive("sigma", sigma)
     v.positive("T", T)
+    _finite("r", r)
     d1 = (jnp.log(S0 / K) + (r + 0.5 * sigma**2) * T) / (sigma * jnp.sqrt(T))
     d2 = d1 - sigma * jnp.sqrt(T)
     return S0 * norm.cdf(d1) - K * jnp.exp(-r * T) * norm.cdf(d2)
@@ -379,6 +419,8 @@ def mc_call_price(key, S0, K, r, sigma, T, n_paths: int, n_steps: int | None = N
     v.positive("K", K)
     v.nonnegative("sigma", sigma)
     v.positive("T", T)
+    _finite("r", r)
+    b.key("key", key)
     n_paths = v.positive_int("n_paths", n_paths)
     gbm = GeometricBrownian(mu=r, sigma=sigma)
     if n_steps is None:
@@ -398,7 +440,17 @@ def mixture_marginal_pdf(process, x, t, weights, m0s=None, v0s=None):
     :class:`~diffcourse.populations.GaussianMixture` in place of ``weights`` (and no others)."""
     if m0s is None:
         pop = weights
+        if not all(hasattr(pop, a) for a in ("weights", "means", "covs")):
+            raise v.fail("weights", "a GaussianMixture when m0s and v0s are not given", repr(pop))
         weights, m0s, v0s = pop.weights, pop.means[:, 0], pop.covs[:, 0, 0]
+    elif v0s is None:
+        raise v.fail("v0s", "the component variances (K,) when m0s is given", "None")
+    b.data("x", x)
+    b.times("t", t, allow_zero=True)
+    v.probabilities("weights", weights, atol=1e-5)
+    b.data("m0s", m0s, ndim=1, shape=(np.shape(weights)[0],), finite=True)
+    v.shape("v0s", v0s, (np.shape(weights)[0],))
+    v.nonnegative("v0s", v0s)
     args = (jnp.asarray(a, float) for a in (x, t, weights, m0s, v0s))
     return _mixture_marginal_pdf(process, *args)
 
@@ -424,6 +476,7 @@ def ito_and_midpoint_sums(key, n_paths: int, n_steps: int, T: float = 1.0):
     The two differ by :math:`\sum_k (W(t_{k+1/2}) - W(t_k))\Delta W_k \to T/2`, half the
     quadratic variation: the reason Itô's formula carries the :math:`\tfrac12 g^2\varphi''` term
     (Øksendal, *Stochastic Differential Equations*, §3.1). Returns ``(left, mid, W_T)``, (n_paths,)."""
+    b.key("key", key)
     n_paths, n_steps = v.positive_int("n_paths", n_paths), v.positive_int("n_steps", n_steps)
     v.positive("T", T)
     dw = jnp.sqrt(T / (2 * n_steps)) * jax.random.normal(key, (n_paths, 2 * n_steps))
@@ -442,4 +495,5 @@ def langevin(score):
     :math:`p` itself: zero flux :math:`F = \tfrac12 p\nabla\ln p - \tfrac12\nabla p = 0`
     (Roberts & Tweedie 1996, *Bernoulli* 2, 341). Sampling with a score: the seed of the reverse
     process of notebook 05. Returns an :class:`SDE`."""
+    b.function("score", score)
     return SDE(lambda x, t: 0.5 * score(x), lambda x, t: jnp.ones((), jnp.result_type(x)))

@@ -21,12 +21,16 @@ from diffcourse import (
     checkpoint,
     ddpm,
     elbo,
+    fokker_planck,
+    heat,
     losses,
     metrics,
     populations,
+    random_walk,
     reverse,
     samplers,
     schedules,
+    sde,
     train,
 )
 from diffcourse.data import images
@@ -1591,6 +1595,308 @@ MATH = {
 }
 TABLE.update(MATH)
 
+# --------------------------------------------------------------------------------------------
+# the diffusion modules: heat, random_walk, sde, fokker_planck
+
+OU = sde.OrnsteinUhlenbeck()
+GBM = sde.GeometricBrownian()
+U5 = np.ones(5)
+TS = np.linspace(0.0, 1.0, 5)
+FPX = np.linspace(-3.0, 3.0, 8)
+FPP = np.exp(-(FPX**2) / 2)
+bad_time0 = st.one_of(st.floats(max_value=-1e-300), non_finite, junk)
+bad_boundary = st.sampled_from(["x", None, 3, "Dirichlet"])
+bad_grid_inc = st.sampled_from(
+    [np.array([1.0, 0.5, 0.2, 0.1, 0.0]), np.array([np.nan, 1.0, 2.0, 3.0, 4.0]), "a"]
+)
+bad_seq = st.sampled_from([[0, 2], [], "a", [1.5], [-1], None])
+
+PDE = {
+    heat: {
+        "kernel": [
+            ("t", lambda v: heat.kernel(0.3, v, 0.5), bad_positive_real),
+            ("D", lambda v: heat.kernel(0.3, 1.0, v), bad_positive_real),
+        ],
+        "kernel_flux": [
+            ("t", lambda v: heat.kernel_flux(0.3, v, 0.5), bad_positive_real),
+            ("D", lambda v: heat.kernel_flux(0.3, 1.0, v), bad_positive_real),
+        ],
+        "convolve": [
+            ("t", lambda v: heat.convolve(U5, TS, v, 0.5), bad_positive_real),
+            ("x", lambda v: heat.convolve(U5, v, 1.0, 0.5), bad_grid_inc),
+        ],
+        "flux": [("dx", lambda v: heat.flux(U5, v, 0.5), bad_positive_real)],
+        "mass": [
+            ("dx", lambda v: heat.mass(U5, v), bad_positive_real),
+            ("boundary", lambda v: heat.mass(U5, 0.1, v), bad_boundary),
+        ],
+        "laplacian_matrix": [
+            ("n", lambda v: heat.laplacian_matrix(v, 0.1, "neumann"), bad_positive_int),
+            ("dx", lambda v: heat.laplacian_matrix(4, v, "neumann"), bad_positive_real),
+            ("boundary", lambda v: heat.laplacian_matrix(4, 0.1, v), bad_boundary),
+        ],
+        "solve_ftcs": [
+            ("dt", lambda v: heat.solve_ftcs(U5, 0.1, v, 2, 1.0, "dirichlet"), bad_positive_real),
+            (
+                "steps",
+                lambda v: heat.solve_ftcs(U5, 0.1, 1e-3, v, 1.0, "dirichlet"),
+                bad_positive_int,
+            ),
+            (
+                "u0",
+                lambda v: heat.solve_ftcs(v, 0.1, 1e-3, 2, 1.0, "dirichlet"),
+                _arrays((2,), (3, 3)),
+            ),
+        ],
+        "solve_crank_nicolson": [
+            (
+                "dx",
+                lambda v: heat.solve_crank_nicolson(U5, v, 0.1, 2, 1.0, "dirichlet"),
+                bad_positive_real,
+            ),
+            (
+                "startup",
+                lambda v: heat.solve_crank_nicolson(U5, 0.1, 0.1, 2, 1.0, "dirichlet", startup=v),
+                st.one_of(bad_nonneg_int, st.integers(3, 99)),
+            ),
+        ],
+        "solve_backward_euler": [
+            (
+                "D",
+                lambda v: heat.solve_backward_euler(U5, 0.1, 0.1, 2, v, "dirichlet"),
+                bad_positive_real,
+            ),
+            (
+                "boundary",
+                lambda v: heat.solve_backward_euler(U5, 0.1, 0.1, 2, 1.0, v),
+                bad_boundary,
+            ),
+        ],
+        "amplification_factor": [
+            ("scheme", lambda v: heat.amplification_factor(v, 0.4, 0.5), bad_boundary),
+        ],
+        "semi_discrete_solution": [
+            (
+                "t",
+                lambda v: heat.semi_discrete_solution(U5, 0.1, v, 1.0, "dirichlet"),
+                bad_positive_real,
+            ),
+        ],
+        "time_errors": [
+            (
+                "t",
+                lambda v: heat.time_errors(heat.solve_ftcs, U5, 0.1, v, 1.0, "dirichlet", [2]),
+                bad_positive_real,
+            ),
+        ],
+        "solve_plume": [
+            (
+                "wind",
+                lambda v: heat.solve_plume(np.zeros((5, 5)), 0.1, 1e-3, 2, 0.1, wind=v),
+                st.sampled_from([[math.nan, 0.0], [math.inf, 0.0], [1.0], "a"]),
+            ),
+            ("c0", lambda v: heat.solve_plume(v, 0.1, 1e-3, 2, 0.1), _arrays((5,), (2, 5))),
+            (
+                "steps",
+                lambda v: heat.solve_plume(np.zeros((5, 5)), 0.1, 1e-3, v, 0.1),
+                bad_positive_int,
+            ),
+        ],
+    },
+    random_walk: {
+        "diffusion_constant": [
+            ("dx", lambda v: random_walk.diffusion_constant(v, 1.0), bad_positive_real),
+            ("dt", lambda v: random_walk.diffusion_constant(1.0, v), bad_positive_real),
+        ],
+        "lattice_walk": [
+            ("key", lambda v: random_walk.lattice_walk(v, 2, 3, 1.0, 1.0), bad_key),
+            (
+                "n_walkers",
+                lambda v: random_walk.lattice_walk(KEY, v, 3, 1.0, 1.0),
+                bad_positive_int,
+            ),
+            ("dx", lambda v: random_walk.lattice_walk(KEY, 2, 3, v, 1.0), bad_positive_real),
+        ],
+        "brownian_paths": [
+            ("n_paths", lambda v: random_walk.brownian_paths(KEY, v, TS), bad_positive_int),
+            ("dim", lambda v: random_walk.brownian_paths(KEY, 2, TS, dim=v), bad_positive_int),
+        ],
+        "fit_diffusion": [
+            (
+                "ts",
+                lambda v: random_walk.fit_diffusion(v, np.ones(3)),
+                st.sampled_from(
+                    [
+                        np.zeros(3),
+                        np.array([1.0, 1.0, 1.0]),
+                        np.array([-1.0, 1.0, 2.0]),
+                        np.array([math.nan, 1.0, 2.0]),
+                    ]
+                ),
+            ),
+            (
+                "dim",
+                lambda v: random_walk.fit_diffusion(TS[1:], np.ones(4), dim=v),
+                bad_positive_int,
+            ),
+        ],
+        "first_passage_times": [
+            (
+                "a",
+                lambda v: random_walk.first_passage_times(np.zeros((2, 5)), TS, v),
+                bad_positive_real,
+            ),
+        ],
+        "first_passage_cdf": [
+            ("a", lambda v: random_walk.first_passage_cdf(1.0, v), bad_positive_real),
+            ("D", lambda v: random_walk.first_passage_cdf(1.0, 1.0, v), bad_positive_real),
+        ],
+        "absorbed_density": [
+            ("t", lambda v: random_walk.absorbed_density(0.1, v, 1.0), bad_positive_real),
+        ],
+        "lattice_inside_probability": [
+            ("n_steps", lambda v: random_walk.lattice_inside_probability(v), bad_positive_int),
+            ("c", lambda v: random_walk.lattice_inside_probability(4, v), bad_positive_real),
+        ],
+        "msd_slope_relative_se": [
+            ("n_walkers", lambda v: random_walk.msd_slope_relative_se(TS[1:], v), bad_positive_int),
+        ],
+        "first_passage_mean_truncated": [
+            ("T", lambda v: random_walk.first_passage_mean_truncated(v, 1.0), bad_positive_real),
+        ],
+        "biased_walk": [
+            (
+                "n_steps",
+                lambda v: random_walk.biased_walk(KEY, 2, v, 1.0, 1.0, 0.5),
+                bad_positive_int,
+            ),
+        ],
+    },
+    sde: {
+        "SDE": [("f", lambda v: sde.SDE(v, lambda x, t: x), bad_callable)],
+        "BrownianMotion": [],
+        "BrownianMotion.gaussian_marginal": [
+            ("t", lambda v: sde.BrownianMotion().gaussian_marginal(0.0, 1.0, v), bad_time0)
+        ],
+        "OrnsteinUhlenbeck": [
+            ("mu", lambda v: sde.OrnsteinUhlenbeck(mu=v), non_finite),
+            ("theta", lambda v: sde.OrnsteinUhlenbeck(theta=v), st.floats(max_value=0.0)),
+            ("sigma", lambda v: sde.OrnsteinUhlenbeck(sigma=v), st.floats(max_value=-1e-300)),
+        ],
+        "OrnsteinUhlenbeck.gaussian_marginal": [
+            ("t", lambda v: OU.gaussian_marginal(0.0, 1.0, v), bad_time0)
+        ],
+        "VPProcess": [("beta_min", lambda v: sde.VPProcess(beta_min=v), st.floats(max_value=0.0))],
+        "GeometricBrownian": [
+            ("mu", lambda v: sde.GeometricBrownian(mu=v), non_finite),
+            ("sigma", lambda v: sde.GeometricBrownian(sigma=v), st.floats(max_value=-1e-300)),
+        ],
+        "marginal_moments": [("t", lambda v: sde.marginal_moments(OU, 0.0, v), bad_time0)],
+        "brownian_increments": [
+            ("key", lambda v: sde.brownian_increments(v, TS, 1), bad_key),
+            ("d", lambda v: sde.brownian_increments(KEY, TS, v), bad_positive_int),
+        ],
+        "euler_maruyama_increments": [
+            (
+                "dW",
+                lambda v: sde.euler_maruyama_increments(OU, np.zeros(1), TS, v),
+                _arrays((4,), (3, 1)),
+            ),
+        ],
+        "euler_maruyama": [("key", lambda v: sde.euler_maruyama(v, OU, np.zeros(1), TS), bad_key)],
+        "euler_maruyama_many": [
+            ("key", lambda v: sde.euler_maruyama_many(v, OU, np.zeros((2, 1)), TS), bad_key),
+            ("x0s", lambda v: sde.euler_maruyama_many(KEY, OU, v, TS), _arrays((2,), (2, 1, 1))),
+        ],
+        "strong_errors": [
+            ("factors", lambda v: sde.strong_errors(KEY, GBM, 1.0, 1.0, 16, v, 8), bad_seq),
+            (
+                "n_fine",
+                lambda v: sde.strong_errors(KEY, GBM, 1.0, 1.0, v, [1], 8),
+                bad_positive_int,
+            ),
+            ("key", lambda v: sde.strong_errors(v, GBM, 1.0, 1.0, 16, [1], 8), bad_key),
+            ("T", lambda v: sde.strong_errors(KEY, GBM, 1.0, v, 16, [1], 8), bad_positive_real),
+        ],
+        "weak_errors": [
+            (
+                "power",
+                lambda v: sde.weak_errors(KEY, OU, 1.0, 1.0, [4], 8, power=v),
+                st.sampled_from([0, 3, 2.0, None, "1"]),
+            ),
+            ("n_steps", lambda v: sde.weak_errors(KEY, OU, 1.0, 1.0, v, 8), bad_seq),
+            ("n_paths", lambda v: sde.weak_errors(KEY, OU, 1.0, 1.0, [4], v), bad_positive_int),
+            ("x0", lambda v: sde.weak_errors(KEY, OU, v, 1.0, [4], 8), not_real),
+        ],
+        "black_scholes_call": [
+            ("sigma", lambda v: sde.black_scholes_call(1.0, 1.0, 0.05, v, 1.0), bad_positive_real),
+            ("r", lambda v: sde.black_scholes_call(1.0, 1.0, v, 0.2, 1.0), non_finite),
+        ],
+        "mc_call_price": [
+            ("key", lambda v: sde.mc_call_price(v, 1.0, 1.0, 0.05, 0.2, 1.0, 8), bad_key),
+            (
+                "n_paths",
+                lambda v: sde.mc_call_price(KEY, 1.0, 1.0, 0.05, 0.2, 1.0, v),
+                bad_positive_int,
+            ),
+        ],
+        "mixture_marginal_pdf": [
+            (
+                "weights",
+                lambda v: sde.mixture_marginal_pdf(
+                    OU, np.zeros(3), 1.0, v, np.zeros(2), np.ones(2)
+                ),
+                st.sampled_from(
+                    [np.array([0.5, 0.6]), np.array([1.5, -0.5]), np.array([math.nan, 1.0]), "a"]
+                ),
+            ),
+            (
+                "t",
+                lambda v: sde.mixture_marginal_pdf(
+                    OU, np.zeros(3), v, np.ones(2) / 2, np.zeros(2), np.ones(2)
+                ),
+                bad_time0,
+            ),
+            (
+                "v0s",
+                lambda v: sde.mixture_marginal_pdf(
+                    OU, np.zeros(3), 1.0, np.ones(2) / 2, np.zeros(2), v
+                ),
+                st.sampled_from([-np.ones(2), np.ones(3)]),
+            ),
+        ],
+        "ito_and_midpoint_sums": [
+            ("key", lambda v: sde.ito_and_midpoint_sums(v, 2, 4), bad_key),
+            ("n_steps", lambda v: sde.ito_and_midpoint_sums(KEY, 2, v), bad_positive_int),
+        ],
+        "langevin": [("score", sde.langevin, bad_callable)],
+    },
+    fokker_planck: {
+        "grid": [("n", lambda v: fokker_planck.grid(-1.0, 1.0, v), bad_positive_int)],
+        "solve": [
+            (
+                "safety",
+                lambda v: fokker_planck.solve(OU, FPP, FPX, [0.0, 1.0], safety=v),
+                st.one_of(
+                    st.floats(min_value=1.0, exclude_min=True), st.floats(max_value=0.0), not_real
+                ),
+            ),
+            (
+                "dt",
+                lambda v: fokker_planck.solve(OU, FPP, FPX, [0.0, 1.0], dt=v),
+                st.one_of(st.floats(max_value=0.0), not_real.filter(lambda x: x is not None)),
+            ),
+            ("ts", lambda v: fokker_planck.solve(OU, FPP, FPX, v), bad_grid_inc),
+            (
+                "p0",
+                lambda v: fokker_planck.solve(OU, v, FPX, [0.0, 1.0]),
+                st.sampled_from([np.ones(3), -FPP]),
+            ),
+        ],
+    },
+}
+TABLE.update(PDE)
+
 NOTHING_TO_CHECK.update(
     {
         populations: {
@@ -1607,6 +1913,29 @@ NOTHING_TO_CHECK.update(
         mlp: {},
         precond: {},
         ddpm: {},
+        heat: {
+            "fit_order": "two data arrays for np.polyfit (not yet validated, issue 14)",
+            "upwind_diffusion": "a closed form in three numbers (not yet validated, issue 14)",
+            "moments": "a 2-D field and its meshgrid (not yet validated, issue 14)",
+            "crosswind_sd": "a 2-D field and its grid (not yet validated, issue 14)",
+            "hat": "a closed form, any x (not yet validated, issue 14)",
+            "ftcs_stability_demo": "a demonstration on fixed defaults (not yet validated, issue 14)",
+            "large_step_demo": "a demonstration on fixed defaults (not yet validated, issue 14)",
+            "plume_demo": "a demonstration on fixed defaults (not yet validated, issue 14)",
+            "convergence_demo": "a demonstration on fixed defaults (not yet validated, issue 14)",
+            "kernel_gaussian": "a closed form, any x (not yet validated, issue 14)",
+            "block_start": "a closed form, any x (not yet validated, issue 14)",
+        },
+        random_walk: {
+            "msd": "a data array (not yet validated, issue 14)",
+            "covariance_matrix": "a data array and indices (not yet validated, issue 14)",
+        },
+        sde: {"fit_order": "two data arrays for np.polyfit (not yet validated, issue 14)"},
+        fokker_planck: {
+            "flux_divergence": "jit-side right-hand side (not yet validated, issue 14)",
+            "stable_dt": "called by solve after its checks (not yet validated, issue 14)",
+            "stationary_density": "an SDE and a grid (not yet validated, issue 14)",
+        },
     }
 )
 
