@@ -117,9 +117,11 @@ def fit_diffusion(ts, msd_values, dim=1):
         if _validate.is_concrete(ts)
         else ts
     )
-    _validate.positive("ts", ts)
-    if _validate.is_concrete(ts) and np.unique(np.asarray(ts)).size < 2:
-        raise _validate.fail("ts", "at least two distinct positive times", np.asarray(ts).tolist())
+    _validate.nonnegative("ts", ts)  # t = 0 adds nothing to the fit through the origin
+    if _validate.is_concrete(ts) and not np.any(np.asarray(ts) > 0):
+        raise _validate.fail(
+            "ts", "non-negative times, at least one of them > 0", np.asarray(ts).tolist()
+        )
     ts = jnp.asarray(ts)
     msd_values = jnp.asarray(msd_values)
     _validate.shape("msd_values", msd_values, ts.shape)

@@ -1728,7 +1728,6 @@ PDE = {
                 st.sampled_from(
                     [
                         np.zeros(3),
-                        np.array([1.0, 1.0, 1.0]),
                         np.array([-1.0, 1.0, 2.0]),
                         np.array([math.nan, 1.0, 2.0]),
                     ]
