@@ -198,6 +198,22 @@ def _train_images(args, x, model: dict, config: dict):
 
     from diffcourse import ddpm
 
+    if args.conditional:
+        from diffcourse import guidance
+        from diffcourse.data import images
+
+        return guidance.train_conditional(
+            jax.random.key(args.seed),
+            x,
+            images.load_digits("train")[1],
+            steps=args.steps,
+            out_dir=args.out,
+            resume=args.resume,
+            arch=ddpm.Arch(**model, n_classes=10),
+            loss=ddpm.Loss(kind=args.param),
+            progress=not args.quiet,
+            **config,
+        )
     return ddpm.train_images(
         jax.random.key(args.seed),
         x,
@@ -236,8 +252,9 @@ def _train(args) -> int:
 
 
 def _checkpoint_path(args) -> pathlib.Path:
-    if args.checkpoint is None:  # ddpm.SHIPPED, without importing jax
-        return pathlib.Path(__file__).parent / "assets" / "digits" / "model.ckpt"
+    if args.checkpoint is None:  # ddpm.SHIPPED or guidance.SHIPPED_DIR, without importing jax
+        shipped = "digits_cond" if getattr(args, "label", None) is not None else "digits"
+        return pathlib.Path(__file__).parent / "assets" / shipped / "model.ckpt"
     path = pathlib.Path(args.checkpoint)
     if path.is_dir():
         path = path / "model.ckpt"
@@ -271,6 +288,12 @@ def _check_sample_args(args):
     most = MAX_ODE_STEPS if args.sampler == "ode" else SCHEDULE_LENGTH
     _check(_validate.integer, "--steps", args.steps, minimum=1, maximum=most)
     _check(_validate.integer, "--seed", args.seed, minimum=0, maximum=2**32 - 1)
+    if args.label is not None:
+        _check(_validate.integer, "--label", args.label, minimum=0, maximum=9)
+    if args.guidance is not None:
+        _check(_validate.real, "--guidance", args.guidance, low=-1.0, high=100.0)
+        if args.label is None:
+            raise UsageError("--guidance needs --label (the class to guide towards)")
     if args.lam is not None:
         _check(_validate.real, "--lam", args.lam, low=0.0)
         if args.sampler != "ddim":
@@ -298,6 +321,16 @@ def _draw(key, model, n, args, image_shape):
     from diffcourse import ddpm
 
     setting, lam = _setting(args)
+    if args.label is not None:
+        import numpy as np
+
+        from diffcourse import guidance
+
+        w = guidance.DEFAULT_W if args.guidance is None else args.guidance
+        labels = np.full(n, args.label)
+        return guidance.sample_digits(
+            key, model, labels, w=w, setting=setting, steps=args.steps, lam=lam
+        )
     return ddpm.sample(key, model, n, setting=setting, steps=args.steps, lam=lam)
 
 
@@ -416,6 +449,11 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--groups", type=int, default=8)
     tr.add_argument("--param", default="edm", choices=["edm", "eps"])
     tr.add_argument("--quiet", action="store_true", help="no progress bar")
+    tr.add_argument(
+        "--conditional",
+        action="store_true",
+        help="class-conditional (digits labels, label dropout 0.1) for classifier-free guidance",
+    )
     tr.set_defaults(func=_train)
 
     sa = sub.add_parser("sample", help="draw samples from a trained model")
@@ -434,6 +472,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="noise level lam of the reverse process for --sampler ddim (DDIM's eta; default 0)",
     )
     sa.add_argument("--seed", type=int, default=0)
+    sa.add_argument(
+        "--label",
+        type=int,
+        default=None,
+        help="class 0-9: guided samples of that digit (default model: the shipped conditional one)",
+    )
+    sa.add_argument(
+        "--guidance",
+        type=float,
+        default=None,
+        help="classifier-free guidance weight w (Ho & Salimans 2022; diffusers' guidance_scale is"
+        " 1 + w; default 1)",
+    )
     sa.add_argument(
         "--out", required=True, help="FILE.png (a grid) or FILE.npy (raw (n, H, W) in [-1, 1])"
     )

@@ -492,6 +492,7 @@ def train_conditional(
     steps,
     p_uncond=P_UNCOND,
     out_dir=None,
+    resume=False,
     arch=None,
     loss=None,
     progress=True,
@@ -529,6 +530,7 @@ def train_conditional(
         (images, labels),
         train.TrainConfig(steps=steps, **config),
         out_dir=out_dir,
+        resume=resume,
         progress=progress,
         meta=meta,
     )

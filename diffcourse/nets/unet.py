@@ -351,6 +351,12 @@ class UNet(eqx.Module):
         emb = time_embedding(t, self.channels).astype(dtype)
         emb = self.time2(jax.nn.silu(self.time1(emb)))
         if self.label is not None:
+            if c is not None and not isinstance(c, jax.core.Tracer):
+                ok = jnp.issubdtype(jnp.asarray(c).dtype, jnp.integer)
+                if not (ok and 0 <= int(c) < self.n_classes):  # JAX would clamp silently
+                    raise ValueError(
+                        f"c must be a class label in 0..{self.n_classes - 1}; got {c!r}"
+                    )
             emb = emb + self.label[self.n_classes if c is None else c]
         elif c is not None:
             raise ValueError("c (a class label) was given to an unconditional U-Net (n_classes=0)")
