@@ -1,7 +1,7 @@
 r"""The VAE view of diffusion: the ELBO as an integral of denoising errors, ln pop(y), the discrete
 DDPM ELBO, and the likelihood through the probability-flow ODE.
 
-Notation (COURSE.md, D = 1/2): :math:`z(t) = y + \sqrt t\,\epsilon`, :math:`p_t = \mathrm{pop} * \mathcal N(0, tI)`.
+Notation (the course's, D = 1/2): :math:`z(t) = y + \sqrt t\,\epsilon`, :math:`p_t = \mathrm{pop} * \mathcal N(0, tI)`.
 A *denoiser* is a callable ``yhat(z, t) -> (d,)`` for one sample; the exact one is
 :math:`E[y\mid z(t)=z]`. Expectations over :math:`\epsilon\sim\mathcal N(0,I)` use a *rule*
 ``(eps, w)``: nodes of shape (m, d) and weights (m,) summing to 1, from :func:`eps_quadrature`
