@@ -1601,7 +1601,7 @@ TABLE.update(MATH)
 OU = sde.OrnsteinUhlenbeck()
 GBM = sde.GeometricBrownian()
 U5 = np.ones(5)
-TS = np.linspace(0.0, 1.0, 5)
+TS_PATH = np.linspace(0.0, 1.0, 5)
 FPX = np.linspace(-3.0, 3.0, 8)
 FPP = np.exp(-(FPX**2) / 2)
 bad_time0 = st.one_of(st.floats(max_value=-1e-300), non_finite, junk)
@@ -1622,7 +1622,7 @@ PDE = {
             ("D", lambda v: heat.kernel_flux(0.3, 1.0, v), bad_positive_real),
         ],
         "convolve": [
-            ("t", lambda v: heat.convolve(U5, TS, v, 0.5), bad_positive_real),
+            ("t", lambda v: heat.convolve(U5, TS_PATH, v, 0.5), bad_positive_real),
             ("x", lambda v: heat.convolve(U5, v, 1.0, 0.5), bad_grid_inc),
         ],
         "flux": [("dx", lambda v: heat.flux(U5, v, 0.5), bad_positive_real)],
@@ -1718,8 +1718,8 @@ PDE = {
             ("dx", lambda v: random_walk.lattice_walk(KEY, 2, 3, v, 1.0), bad_positive_real),
         ],
         "brownian_paths": [
-            ("n_paths", lambda v: random_walk.brownian_paths(KEY, v, TS), bad_positive_int),
-            ("dim", lambda v: random_walk.brownian_paths(KEY, 2, TS, dim=v), bad_positive_int),
+            ("n_paths", lambda v: random_walk.brownian_paths(KEY, v, TS_PATH), bad_positive_int),
+            ("dim", lambda v: random_walk.brownian_paths(KEY, 2, TS_PATH, dim=v), bad_positive_int),
         ],
         "fit_diffusion": [
             (
@@ -1735,14 +1735,14 @@ PDE = {
             ),
             (
                 "dim",
-                lambda v: random_walk.fit_diffusion(TS[1:], np.ones(4), dim=v),
+                lambda v: random_walk.fit_diffusion(TS_PATH[1:], np.ones(4), dim=v),
                 bad_positive_int,
             ),
         ],
         "first_passage_times": [
             (
                 "a",
-                lambda v: random_walk.first_passage_times(np.zeros((2, 5)), TS, v),
+                lambda v: random_walk.first_passage_times(np.zeros((2, 5)), TS_PATH, v),
                 bad_positive_real,
             ),
         ],
@@ -1758,7 +1758,7 @@ PDE = {
             ("c", lambda v: random_walk.lattice_inside_probability(4, v), bad_positive_real),
         ],
         "msd_slope_relative_se": [
-            ("n_walkers", lambda v: random_walk.msd_slope_relative_se(TS[1:], v), bad_positive_int),
+            ("n_walkers", lambda v: random_walk.msd_slope_relative_se(TS_PATH[1:], v), bad_positive_int),
         ],
         "first_passage_mean_truncated": [
             ("T", lambda v: random_walk.first_passage_mean_truncated(v, 1.0), bad_positive_real),
@@ -1792,20 +1792,20 @@ PDE = {
         ],
         "marginal_moments": [("t", lambda v: sde.marginal_moments(OU, 0.0, v), bad_time0)],
         "brownian_increments": [
-            ("key", lambda v: sde.brownian_increments(v, TS, 1), bad_key),
-            ("d", lambda v: sde.brownian_increments(KEY, TS, v), bad_positive_int),
+            ("key", lambda v: sde.brownian_increments(v, TS_PATH, 1), bad_key),
+            ("d", lambda v: sde.brownian_increments(KEY, TS_PATH, v), bad_positive_int),
         ],
         "euler_maruyama_increments": [
             (
                 "dW",
-                lambda v: sde.euler_maruyama_increments(OU, np.zeros(1), TS, v),
+                lambda v: sde.euler_maruyama_increments(OU, np.zeros(1), TS_PATH, v),
                 _arrays((4,), (3, 1)),
             ),
         ],
-        "euler_maruyama": [("key", lambda v: sde.euler_maruyama(v, OU, np.zeros(1), TS), bad_key)],
+        "euler_maruyama": [("key", lambda v: sde.euler_maruyama(v, OU, np.zeros(1), TS_PATH), bad_key)],
         "euler_maruyama_many": [
-            ("key", lambda v: sde.euler_maruyama_many(v, OU, np.zeros((2, 1)), TS), bad_key),
-            ("x0s", lambda v: sde.euler_maruyama_many(KEY, OU, v, TS), _arrays((2,), (2, 1, 1))),
+            ("key", lambda v: sde.euler_maruyama_many(v, OU, np.zeros((2, 1)), TS_PATH), bad_key),
+            ("x0s", lambda v: sde.euler_maruyama_many(KEY, OU, v, TS_PATH), _arrays((2,), (2, 1, 1))),
         ],
         "strong_errors": [
             ("factors", lambda v: sde.strong_errors(KEY, GBM, 1.0, 1.0, 16, v, 8), bad_seq),
