@@ -1758,7 +1758,11 @@ PDE = {
             ("c", lambda v: random_walk.lattice_inside_probability(4, v), bad_positive_real),
         ],
         "msd_slope_relative_se": [
-            ("n_walkers", lambda v: random_walk.msd_slope_relative_se(TS_PATH[1:], v), bad_positive_int),
+            (
+                "n_walkers",
+                lambda v: random_walk.msd_slope_relative_se(TS_PATH[1:], v),
+                bad_positive_int,
+            ),
         ],
         "first_passage_mean_truncated": [
             ("T", lambda v: random_walk.first_passage_mean_truncated(v, 1.0), bad_positive_real),
@@ -1802,10 +1806,16 @@ PDE = {
                 _arrays((4,), (3, 1)),
             ),
         ],
-        "euler_maruyama": [("key", lambda v: sde.euler_maruyama(v, OU, np.zeros(1), TS_PATH), bad_key)],
+        "euler_maruyama": [
+            ("key", lambda v: sde.euler_maruyama(v, OU, np.zeros(1), TS_PATH), bad_key)
+        ],
         "euler_maruyama_many": [
             ("key", lambda v: sde.euler_maruyama_many(v, OU, np.zeros((2, 1)), TS_PATH), bad_key),
-            ("x0s", lambda v: sde.euler_maruyama_many(KEY, OU, v, TS_PATH), _arrays((2,), (2, 1, 1))),
+            (
+                "x0s",
+                lambda v: sde.euler_maruyama_many(KEY, OU, v, TS_PATH),
+                _arrays((2,), (2, 1, 1)),
+            ),
         ],
         "strong_errors": [
             ("factors", lambda v: sde.strong_errors(KEY, GBM, 1.0, 1.0, 16, v, 8), bad_seq),

@@ -45,6 +45,7 @@ def check_function(fn, cases, reference, *, what: str, rtol: float = 1e-6, atol:
     Prints ``Correct: <what>`` and returns True, or raises :class:`ExerciseError` naming the first
     input that fails, the expected value and the answer.
     """
+
     def show(x):
         if callable(x):  # a function among the inputs (a denoiser): name it, don't print it
             return getattr(x, "__name__", type(x).__name__)
