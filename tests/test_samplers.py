@@ -253,6 +253,18 @@ def test_ddim_eta_is_the_lam_euler_step_to_first_order():
         assert diffs[-1] > 1e-4
 
 
+def _fitted_order(pop, z_T, target, T, t_min, steps, name):
+    """The slope of log(max error) against log(steps) for one step rule on geometric grids."""
+    errs = []
+    for n in steps:
+        ts = samplers.geometric_grid(T, t_min, int(n))
+        z = samplers.sample(
+            jax.random.key(0), pop.posterior_mean, z_T, ts, step=samplers.STEPS[name]
+        )
+        errs.append(float(jnp.max(jnp.abs(z - target))))
+    return -np.polyfit(np.log(steps), np.log(errs), 1)[0], errs
+
+
 def test_orders_on_the_gaussian_closed_form():
     """pop = N(.3, .5): the PF-ODE path is mu + (z_T - mu) sqrt((s2+t)/(s2+T)). Euler in t: order 1,
     DDIM: order 1 (Euler in sigma for the eps-form), Heun in sigma: order 2 (slopes fitted)."""
@@ -260,16 +272,8 @@ def test_orders_on_the_gaussian_closed_form():
     pop = GaussianMixture(jnp.ones(1), jnp.full((1, 1), mu), jnp.full((1, 1), s2))
     z_T = jnp.linspace(-8.0, 8.0, 9)[:, None]
     exact = mu + (z_T - mu) * np.sqrt((s2 + t_min) / (s2 + T))
-    steps = np.array([25, 50, 100])
     for name in ["euler", "ddim", "heun"]:
-        errs = []
-        for n in steps:
-            ts = samplers.geometric_grid(T, t_min, int(n))
-            z = samplers.sample(
-                jax.random.key(0), pop.posterior_mean, z_T, ts, step=samplers.STEPS[name]
-            )
-            errs.append(float(jnp.max(jnp.abs(z - exact))))
-        slope = -np.polyfit(np.log(steps), np.log(errs), 1)[0]
+        slope, errs = _fitted_order(pop, z_T, exact, T, t_min, [25, 50, 100], name)
         assert abs(slope - samplers.ORDER[name]) < 0.15, (name, slope, errs)
 
 
@@ -286,16 +290,8 @@ def test_heun_order_two_euler_order_one_on_g1():
         samplers.geometric_grid(T, t_min, 4096),
         step=samplers.heun,
     )
-    steps = np.array([32, 64, 128])
     for name in ["euler", "heun"]:
-        errs = []
-        for n in steps:
-            ts = samplers.geometric_grid(T, t_min, int(n))
-            z = samplers.sample(
-                jax.random.key(0), pop.posterior_mean, z_T, ts, step=samplers.STEPS[name]
-            )
-            errs.append(float(jnp.max(jnp.abs(z - ref))))
-        slope = -np.polyfit(np.log(steps), np.log(errs), 1)[0]
+        slope, errs = _fitted_order(pop, z_T, ref, T, t_min, [32, 64, 128], name)
         assert abs(slope - samplers.ORDER[name]) < 0.2, (name, slope, errs)
 
 
