@@ -24,7 +24,6 @@ import time
 
 os.environ.setdefault("XLA_FLAGS", "--xla_cpu_experimental_ynn_fusion_type=-individual_convolution")
 
-import equinox as eqx  # noqa: E402
 import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
@@ -39,15 +38,14 @@ def data(size, n=1500):
 
 
 def ours(x, batch, attention):
-    model = dc.ddpm.build(
-        jax.random.key(0),
-        x.shape[1:],
-        model={"attention": attention, "channel_mults": [1, 2] if x.shape[1] == 8 else [1, 2, 2]},
-    )
+    mults = (1, 2) if x.shape[1] == 8 else (1, 2, 2)
+    arch = dc.ddpm.Arch(attention=attention, channel_mults=mults)
+    loss = dc.ddpm.Loss(sigma_data=dc.nets.precond.sigma_data(x))
+    model = dc.ddpm.build(jax.random.key(0), x.shape[1:], arch, loss)
     cfg = dc.train.TrainConfig(steps=1, batch_size=batch, lr=1e-3)
     opt = dc.train.optimizer(cfg)
     state = dc.train.init_state(model, opt)
-    step = dc.train.make_step(model, dc.ddpm.make_loss(model), opt, 0.999, dc.train.data_mesh())
+    step = dc.train.make_step(model, loss.loss_fn(), opt, 0.999, dc.train.data_mesh())
     key = jax.random.key_data(jax.random.key(0))
     holder = {"state": state}
     rng = np.random.default_rng(0)
@@ -61,10 +59,8 @@ def ours(x, batch, attention):
         jax.block_until_ready(holder["state"])
 
     def sample(n, steps):
-        trained = eqx.combine(
-            holder["state"]["params"], eqx.partition(model, eqx.is_inexact_array)[1]
-        )
-        y = dc.ddpm.sample(jax.random.key(1), trained, n, steps=steps, image_shape=x.shape[1:])
+        trained = dc.train.unflatten(model, holder["state"]["params"])
+        y = dc.ddpm.sample(jax.random.key(1), trained, n, setting="ddim", steps=steps)
         jax.block_until_ready(y)
 
     return run, sample, dc.nets.unet.n_params(model), flops

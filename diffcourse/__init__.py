@@ -31,9 +31,34 @@ Modules are imported on first use (``dc.heat`` imports :mod:`diffcourse.heat`), 
 ``import diffcourse as dc`` is cheap and a notebook pays only for what it touches.
 """
 
+import os
+
 from diffcourse import _lazy
 
 __version__ = "0.1.0"
+
+# XLA:CPU (jaxlib 0.10.2) sends convolutions to its YNNPACK library, whose convolutions are about
+# 2x slower than XLA's own (Eigen) ones on the course's U-Net on 2-core AMD Zen 4 and Intel Xeon
+# CPUs (benchmarks/README.md). XLA reads XLA_FLAGS when its CPU backend starts, at the first
+# computation, so setting the flag here works after ``import jax`` too; it does nothing once a
+# computation has run, and a user's own XLA_FLAGS that name the YNNPACK fusions are left alone.
+# Only for the jaxlib the course pins: XLA refuses to start on a flag it does not know.
+CONV_FLAG = "--xla_cpu_experimental_ynn_fusion_type=-individual_convolution"
+
+
+def _set_conv_flag():
+    from importlib import metadata
+
+    try:
+        pinned = metadata.version("jaxlib").startswith("0.10.")
+    except metadata.PackageNotFoundError:
+        pinned = False
+    flags = os.environ.get("XLA_FLAGS", "")
+    if pinned and "ynn_fusion_type" not in flags:
+        os.environ["XLA_FLAGS"] = f"{flags} {CONV_FLAG}".strip()
+
+
+_set_conv_flag()
 
 _MODULES = (
     "heat",

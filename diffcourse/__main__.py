@@ -20,11 +20,8 @@ import pathlib
 import shutil
 import sys
 
-# XLA:CPU's YNNPACK convolutions are about 2x slower than Eigen's on these CPUs (measured;
-# see benchmarks/README.md): take them out, before jax is imported, unless the user set XLA_FLAGS.
-os.environ.setdefault("XLA_FLAGS", "--xla_cpu_experimental_ynn_fusion_type=-individual_convolution")
-
-from diffcourse import _validate, checkpoint  # noqa: E402  (numpy only: no jax yet)
+# ``import diffcourse`` sets XLA_FLAGS for faster convolutions (see diffcourse/__init__.py)
+from diffcourse import _validate, checkpoint  # numpy only: no jax yet
 
 MAX_N = 10_000_000  # samples per `sample` call (.npy; written in batches)
 MAX_PNG = 1024  # samples in one grid image

@@ -44,6 +44,7 @@ returns its raw output, read per ``target``.
 """
 
 import dataclasses
+import functools
 
 import equinox as eqx
 import jax
@@ -69,7 +70,13 @@ def edm_weighting(sigma_data: float):
     :math:`w(t) = (\sigma_d^2+t)/(\sigma_d^2 t) = 1/c_{\rm out}^2` of
     :func:`diffcourse.nets.precond.coefficients`. Returns a callable ``w(t)``."""
     _boundary.positive("sigma_data", sigma_data)
-    s2 = float(sigma_data) ** 2
+    return _edm_weighting(float(sigma_data))
+
+
+@functools.lru_cache(maxsize=32)
+def _edm_weighting(sigma_data: float):
+    """One function object per ``sigma_data``, so equal loss settings are equal objects."""
+    s2 = sigma_data**2
     return lambda t: (s2 + t) / (s2 * t)
 
 
@@ -362,7 +369,8 @@ def make_loss_fn(
     """``loss_fn(model, key, batch)`` = :func:`dsm_loss` with these settings, for :func:`diffcourse.train.fit`.
 
     ``batch``: the data ``y`` (n, ...), or a pair ``(y, c)`` with one condition per sample.
-    The settings are checked here, once, before any tracing."""
+    The settings are checked here, once, before any tracing. Equal (hashable) settings give the
+    same function object, so ``train.fit`` reuses the step it compiled for them."""
     _check_target(target)
     weight_fn(weighting)
     _check_sampler(t_sampler)
@@ -370,7 +378,14 @@ def make_loss_fn(
     _validate.flag("per_dim", per_dim)
     if integral and isinstance(t_sampler, ScheduleUniform):
         t_sampler.log_prob(None)  # raises: a discrete law has no density
+    settings = (target, weighting, t_sampler, bool(integral), bool(per_dim))
+    try:
+        return _cached_loss_fn(*settings)
+    except TypeError:  # an unhashable setting: a fresh function
+        return _loss_fn(*settings)
 
+
+def _loss_fn(target, weighting, t_sampler, integral, per_dim):
     def loss_fn(model, key, batch):
         y, c = batch if isinstance(batch, tuple) else (batch, None)
         return dsm_loss(
@@ -386,6 +401,9 @@ def make_loss_fn(
         )
 
     return loss_fn
+
+
+_cached_loss_fn = functools.lru_cache(maxsize=32)(_loss_fn)
 
 
 # ---------------------------------------------------------------------------------------------

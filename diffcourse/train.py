@@ -23,6 +23,10 @@ One function, :func:`fit`, does what a diffusion trainer needs and nothing more:
   another config (lr, batch size, seed, ...), other data, or another ``meta`` (architecture), and
   refuses when nothing is loadable instead of starting over; ``restart=True`` starts over;
 * a JSON-lines log (a partial last line, as a kill leaves, is trimmed) and a tqdm progress bar;
+* the parameters as one flat vector (``jax.flatten_util.ravel_pytree``) in the training state,
+  so AdamW, the EMA and the finite checks are a few operations on one array instead of a copy of
+  each per parameter leaf: the compiled step has about a third of the HLO and compiles in about
+  0.6x the time (9.6 s instead of 15.4 s for notebook 08's small U-Net on two cores);
 * a non-finite loss, gradient or updated state freezes the parameters at their last good value
   inside the compiled step (no host round trip per step), stops the run at the next log or
   checkpoint point, and returns the last good model with ``stopped_early=True``.
@@ -43,6 +47,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+from jax.flatten_util import ravel_pytree
 from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
@@ -130,21 +135,40 @@ def optimizer(config: TrainConfig) -> optax.GradientTransformation:
     )
 
 
-def init_state(model: eqx.Module, opt: optax.GradientTransformation) -> dict:
-    """The training state: parameters, optimiser state, EMA, step counter, finite flag."""
-    if not (hasattr(opt, "init") and hasattr(opt, "update")):
-        raise _validate.fail("opt", "an optax GradientTransformation", type(opt).__name__)
-    params, _ = eqx.partition(model, eqx.is_inexact_array)
+def _flat(model: eqx.Module):
+    """``(flat, unravel, static)``: the floating-point arrays of ``model`` as one vector, the map
+    back to their tree, and the rest of the module (``eqx.combine(unravel(flat), static)`` is
+    ``model``)."""
+    params, static = eqx.partition(model, eqx.is_inexact_array)
     if not jax.tree.leaves(params):
         raise _validate.fail(
             "model", "an equinox module holding floating-point arrays", type(model).__name__
         )
+    flat, unravel = ravel_pytree(params)
+    return flat, unravel, static
+
+
+def unflatten(model: eqx.Module, flat) -> eqx.Module:
+    """``model`` with its floating-point arrays replaced by the flat vector ``flat`` of a
+    training state (``state["params"]`` or ``state["ema"]``)."""
+    like, unravel, static = _flat(model)
+    if not hasattr(flat, "shape") or tuple(flat.shape) != like.shape:
+        got = f"shape {tuple(flat.shape)}" if hasattr(flat, "shape") else type(flat).__name__
+        raise _validate.fail("flat", f"an array of shape {like.shape} (the model's parameters)", got)
+    return eqx.combine(unravel(flat), static)
+
+
+def init_state(model: eqx.Module, opt: optax.GradientTransformation) -> dict:
+    """The training state: parameters (one flat vector, see :func:`unflatten`), optimiser state,
+    EMA, step counter, finite flag."""
+    if not (hasattr(opt, "init") and hasattr(opt, "update")):
+        raise _validate.fail("opt", "an optax GradientTransformation", type(opt).__name__)
+    flat, _, _ = _flat(model)
     # Copies: the compiled step donates the state's buffers, and the caller keeps ``model``.
-    params = jax.tree.map(jnp.copy, params)
     return {
-        "params": params,
-        "opt_state": opt.init(params),
-        "ema": jax.tree.map(jnp.copy, params),
+        "params": jnp.copy(flat),
+        "opt_state": opt.init(flat),
+        "ema": jnp.copy(flat),
         "step": jnp.zeros((), jnp.int32),
         "finite": jnp.ones((), bool),
     }
@@ -174,7 +198,7 @@ def make_step(model: eqx.Module, loss_fn, opt, ema_decay: float, mesh: Mesh):
     parameters, optimiser state or EMA are not finite: the state is then returned unchanged except
     ``finite = False``, and every later step is a no-op.
     """
-    _, static = eqx.partition(model, eqx.is_inexact_array)
+    _, unravel, static = _flat(model)
     ema_decay = _validate.real("ema_decay", ema_decay, low=0.0, high=1.0, high_open=True)
     _check_callable("loss_fn", loss_fn)
     if not isinstance(mesh, Mesh) or "batch" not in mesh.axis_names:
@@ -186,7 +210,7 @@ def make_step(model: eqx.Module, loss_fn, opt, ema_decay: float, mesh: Mesh):
         step_key = jax.random.fold_in(key, state["step"])
 
         def loss_of(params):
-            return loss_fn(eqx.combine(params, static), step_key, batch)
+            return loss_fn(eqx.combine(unravel(params), static), step_key, batch)
 
         loss, grads = jax.value_and_grad(loss_of)(state["params"])
         grad_norm = optax.global_norm(grads)
@@ -194,9 +218,7 @@ def make_step(model: eqx.Module, loss_fn, opt, ema_decay: float, mesh: Mesh):
         params = optax.apply_updates(state["params"], updates)
         k = state["step"].astype(jnp.result_type(float))
         beta = jnp.minimum(ema_decay, (1.0 + k) / (10.0 + k))
-        ema = jax.tree.map(
-            lambda e, p: (beta * e + (1.0 - beta) * p).astype(e.dtype), state["ema"], params
-        )
+        ema = (beta * state["ema"] + (1.0 - beta) * params).astype(params.dtype)
         ok = (
             state["finite"]
             & jnp.isfinite(loss)
@@ -220,6 +242,33 @@ def make_step(model: eqx.Module, loss_fn, opt, ema_decay: float, mesh: Mesh):
         out_shardings=(replicated, replicated),
         donate_argnums=0,
     )
+
+
+_STEPS: dict = {}  # compiled steps, newest last (at most _MAX_STEPS)
+_MAX_STEPS = 8
+
+
+def _step_for(model, loss_fn, config, mesh):
+    """:func:`make_step` for this model structure, loss, optimiser and mesh, compiled once.
+
+    Two ``fit`` calls with the same network structure (its static part: the tree and every
+    non-array field), the same ``loss_fn`` object, the same optimiser fields and EMA decay
+    share one jitted step, so the second call does not recompile (about 11 s for the course's
+    small U-Net on two CPU cores). Anything unhashable falls back to a fresh step."""
+    params, static = eqx.partition(model, eqx.is_inexact_array)
+    leaves, treedef = jax.tree.flatten(static)
+    shapes = tuple((p.shape, str(p.dtype)) for p in jax.tree.leaves(params))
+    fields = (config.lr, config.warmup, config.clip_norm, config.weight_decay, config.ema_decay)
+    key = (treedef, tuple(leaves), shapes, loss_fn, tuple(float(f) for f in fields), mesh)
+    try:
+        hash(key)
+    except TypeError:
+        return make_step(model, loss_fn, optimizer(config), config.ema_decay, mesh)
+    if key not in _STEPS:
+        while len(_STEPS) >= _MAX_STEPS:
+            _STEPS.pop(next(iter(_STEPS)))
+        _STEPS[key] = make_step(model, loss_fn, optimizer(config), config.ema_decay, mesh)
+    return _STEPS[key]
 
 
 def batch_indices(n_data: int, batch_size: int, seed: int, step: int) -> np.ndarray:
@@ -587,7 +636,7 @@ def fit(
 
     replicated = NamedSharding(mesh, P())
     state = jax.device_put(state, replicated)
-    step_fn = make_step(model, loss_fn, opt, config.ema_decay, mesh)
+    step_fn = _step_for(model, loss_fn, config, mesh)
     batches = _device_batches(data, n, config, start, NamedSharding(mesh, P("batch")))
     log = _Log(out_dir, pending, time.perf_counter())
     with tqdm(total=config.steps, initial=start, disable=not progress, desc="train") as bar:
@@ -598,11 +647,10 @@ def fit(
 
 
 def _result(model, state, start, losses, stopped, message) -> TrainResult:
-    _, static = eqx.partition(model, eqx.is_inexact_array)
     losses = np.asarray(jax.device_get(losses))
     return TrainResult(
-        model=eqx.combine(state["params"], static),
-        ema_model=eqx.combine(state["ema"], static),
+        model=unflatten(model, state["params"]),
+        ema_model=unflatten(model, state["ema"]),
         history={"step": np.arange(start + 1, start + 1 + len(losses)), "loss": losses},
         steps_done=int(state["step"]),
         stopped_early=stopped,

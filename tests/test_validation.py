@@ -151,6 +151,14 @@ TABLE = {
             ),
             ("opt", lambda v: train.init_state(MODEL, v), junk),
         ],
+        "unflatten": [
+            ("model", lambda v: train.unflatten(v, jnp.zeros(3)), st.sampled_from([W(None), 3])),
+            (
+                "flat",
+                lambda v: train.unflatten(W(jnp.zeros(3)), v),
+                st.sampled_from([jnp.zeros(2), jnp.zeros((3, 1)), None, "a"]),
+            ),
+        ],
         "data_mesh": [("devices", train.data_mesh, st.sampled_from([[], [1, 2], "cpu", 3]))],
         "make_step": [
             (
