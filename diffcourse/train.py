@@ -154,7 +154,9 @@ def unflatten(model: eqx.Module, flat) -> eqx.Module:
     like, unravel, static = _flat(model)
     if not hasattr(flat, "shape") or tuple(flat.shape) != like.shape:
         got = f"shape {tuple(flat.shape)}" if hasattr(flat, "shape") else type(flat).__name__
-        raise _validate.fail("flat", f"an array of shape {like.shape} (the model's parameters)", got)
+        raise _validate.fail(
+            "flat", f"an array of shape {like.shape} (the model's parameters)", got
+        )
     return eqx.combine(unravel(flat), static)
 
 
