@@ -86,8 +86,4 @@ _MODULES = (
 __all__ = list(_MODULES)
 
 
-__getattr__ = _lazy.submodules(__name__, _MODULES)
-
-
-def __dir__():
-    return sorted(list(globals()) + list(_MODULES))
+_lazy.attach(globals(), _MODULES)

@@ -237,9 +237,9 @@ def _train(args) -> int:
     if result.stopped_early:
         print(result.message, file=sys.stderr)
         return 1
-    loss = result.history["loss"]
-    tail = f", mean loss of its last {min(len(loss), 100)} steps {loss[-100:].mean():.4f}"
-    tail = tail if len(loss) else ""
+    # the loss of the steps this process ran (a resumed run's earlier steps are in log.jsonl)
+    loss, step = result.history["loss"][-100:], result.history["step"][-100:]
+    tail = f", mean loss of steps {step[0]}-{step[-1]} {loss.mean():.4f}" if len(loss) else ""
     print(f"trained to step {result.steps_done}{tail}; model written to {args.out}/model.ckpt")
     return 0
 

@@ -51,6 +51,23 @@ def grid(a: float, b: float, n: int):
     return jnp.asarray(a + h * (np.arange(n) + 0.5))
 
 
+def _check_sde(sde):
+    """An SDE object of :mod:`diffcourse.sde`: callable ``drift(x, t)`` and ``diffusion(x, t)``."""
+    if not (callable(getattr(sde, "drift", None)) and callable(getattr(sde, "diffusion", None))):
+        raise v.fail(
+            "sde", "an SDE with drift(x, t) and diffusion(x, t) (diffcourse.sde)", repr(sde)
+        )
+
+
+def _check_grid(x):
+    """Uniform, increasing cell centres (n,), n >= 2 (see :func:`grid`); returns a numpy array."""
+    xs = v.array("x", x, ndim=1, min_size=2)
+    v.monotone("x", xs, increasing=True)
+    if not np.allclose(np.diff(xs), xs[1] - xs[0], rtol=1000 * np.finfo(xs.dtype).eps, atol=0):
+        raise ValueError("x must be a uniform grid (use fokker_planck.grid)")
+    return xs
+
+
 def _spacing(x):
     return (x[-1] - x[0]) / (x.shape[0] - 1)
 
@@ -66,7 +83,13 @@ def _coefficients(sde, x, t):
 
 def flux_divergence(sde, p, x, t):
     r"""The right-hand side :math:`-(F_{i+1/2} - F_{i-1/2})/h` of the scheme, zero boundary flux.
-    ``p`` and ``x`` have shape (n,); returns (n,)."""
+    ``p`` and ``x`` have shape (n,); returns (n,). Checked when called with concrete arrays (not
+    inside :func:`solve`'s compiled loop)."""
+    if v.is_concrete((p, x, t)):
+        _check_sde(sde)
+        x = jnp.asarray(_check_grid(x))
+        p = jnp.asarray(v.array("p", p, shape=x.shape))
+        v.real("t", t)
     h = _spacing(x)
     f, a = _coefficients(sde, x, t)
     F = f * 0.5 * (p[1:] + p[:-1]) - (a[1:] * p[1:] - a[:-1] * p[:-1]) / (2 * h)
@@ -77,7 +100,9 @@ def flux_divergence(sde, p, x, t):
 def stable_dt(sde, x, t) -> float:
     r"""Largest :math:`\Delta t` of the CFL condition (2) at time ``t``; raises if the Péclet
     condition (1) fails."""
-    xs = np.asarray(x)
+    _check_sde(sde)
+    xs = _check_grid(x)
+    t = v.real("t", t)
     h = (xs[-1] - xs[0]) / (xs.size - 1)
     f, a = (np.asarray(c) for c in _coefficients(sde, jnp.asarray(x), jnp.asarray(t, float)))
     if np.any(a < 0) or not np.all(np.isfinite(a)):
@@ -112,16 +137,14 @@ def solve(sde, p0, x, ts, *, dt=None, safety: float = 0.9):
     at 9 times per output interval), ``0 < safety <= 1``, or ``dt > 0`` if given (rejected if it
     breaks the bound).
     Returns the densities at ``ts``, shape (len(ts), n)."""
-    v.monotone("x", x, increasing=True)
+    _check_sde(sde)
+    _check_grid(x)
     v.shape("p0", p0, (np.shape(x)[0],))
     v.nonnegative("p0", p0)
     v.monotone("ts", ts, increasing=True)
     safety = v.real("safety", safety, low=0.0, high=1.0, low_open=True)
     if dt is not None:
         dt = v.real("dt", dt, low=0.0, low_open=True)
-    xs = np.asarray(x)
-    if not np.allclose(np.diff(xs), xs[1] - xs[0], rtol=1000 * np.finfo(xs.dtype).eps, atol=0):
-        raise ValueError("x must be a uniform grid (use fokker_planck.grid)")
     ts = [float(t) for t in np.asarray(ts)]
     p = jnp.asarray(p0)
     if not jnp.issubdtype(p.dtype, jnp.floating):
@@ -165,7 +188,8 @@ def stationary_density(sde, x):
     the trapezoid rule on the cell centres ``x``, normalised to :math:`\sum_i p_i h = 1`. For OU it
     is :math:`\mathcal N(\mu, \sigma^2/2\theta)`; for the Langevin SDE
     :math:`f = \tfrac12\nabla\ln p`, :math:`g = 1` it is :math:`p`. Shape (n,)."""
-    return _stationary_density(sde, jnp.asarray(x))
+    _check_sde(sde)
+    return _stationary_density(sde, jnp.asarray(_check_grid(x)))
 
 
 @eqx.filter_jit

@@ -43,7 +43,9 @@ Everything is written for one sample and lifted by :func:`diffcourse.samplers.sa
 
 import dataclasses
 import pathlib
+import shutil
 import sys
+import tempfile
 
 import equinox as eqx
 import jax
@@ -51,7 +53,10 @@ import jax.numpy as jnp
 import numpy as np
 from jax.scipy.special import logsumexp
 
-from diffcourse import _validate, samplers
+from diffcourse import _validate, ddpm, metrics, samplers, train
+from diffcourse.data import images as data
+from diffcourse.nets.precond import sigma_data
+from diffcourse.populations import GaussianMixture
 
 DEFAULT_W = 1.0  # the shipped model's default guidance weight (guidance_scale 2); see the tests
 P_UNCOND = 0.1  # label dropout of the shipped model (Ho & Salimans 2022 §4 use 0.1 or 0.2)
@@ -224,7 +229,6 @@ def sample_digits(key, model, labels, *, w=DEFAULT_W, setting="ddim", steps=50, 
     r"""Guided digits from a class-conditional :func:`diffcourse.ddpm` model: one image per label
     in ``labels`` (n,), :func:`diffcourse.ddpm.sample` of :class:`Guided` ``(model, w)``
     (``w = 0``: the conditional model, no guidance). Returns (n, H, W, C) in the data's scale."""
-    from diffcourse import ddpm
 
     guided = Guided(model, w)
     c = check_labels(labels, guided.n_classes, np.size(labels))
@@ -323,7 +327,6 @@ class LabelledMixture(eqx.Module):
 
     def class_population(self, c: int):
         """The population of class ``c``, :math:`p(y\\mid c)`, as a GaussianMixture (concrete c)."""
-        from diffcourse.populations import GaussianMixture
 
         c = int(check_labels(np.array([c]), self.n_classes)[0])
         keep = np.asarray(self.labels) == c
@@ -359,7 +362,6 @@ def labelled_mixture():
     """The course's labelled 2-D mixture of notebook 09: three overlapping classes (one Gaussian
     each) so that a class's own samples are often claimed by a neighbour, and guidance has
     something to sharpen. pi = (.3, .4, .3), means (-1, 0), (1, 0), (0, 1.5)."""
-    from diffcourse.populations import GaussianMixture
 
     means = jnp.array([[-1.0, 0.0], [1.0, 0.0], [0.0, 1.5]])
     covs = jnp.array(
@@ -505,8 +507,6 @@ def train_conditional(
     ``ddpm.Arch(n_classes=10)``. With ``out_dir``, ``model.ckpt`` (the EMA model, float32) is
     written there with ``meta["p_uncond"]``. Returns ``(result, meta)``.
     """
-    from diffcourse import ddpm, train
-    from diffcourse.nets.precond import sigma_data
 
     images = np.asarray(images, np.float32)
     images = images[..., None] if images.ndim == 3 else images
@@ -549,10 +549,6 @@ def train_shipped(out_dir=SHIPPED_DIR, *, progress=True):
     digits' training split with labels, :data:`SHIPPED_STEPS` steps at batch 128, label dropout
     :data:`P_UNCOND`, float32. Writes ``model.ckpt`` and ``log.jsonl`` into ``out_dir`` (the
     training state ``checkpoint.ckpt`` is removed). Returns the model path."""
-    import shutil
-    import tempfile
-
-    from diffcourse.data import images as data
 
     out_dir = pathlib.Path(out_dir)
     x, c = data.load_digits("train")
@@ -568,7 +564,6 @@ def train_shipped(out_dir=SHIPPED_DIR, *, progress=True):
 
 def load_shipped(path=None):
     """The shipped class-conditional digits model (or the one at ``path``). Returns ``(model, meta)``."""
-    from diffcourse import ddpm
 
     return ddpm.load(SHIPPED_DIR if path is None else path)
 
@@ -591,7 +586,6 @@ def agreement_and_diversity(images, labels, clf=None):
       :math:`\frac1{|L|}\sum_c \mathrm{mean}_{i\ne j,\,c_i=c_j=c}\|y_i - y_j\|`.
 
     ``images`` (n, H, W[, 1]), ``labels`` (n,). Returns ``(agreement, diversity)`` floats."""
-    from diffcourse import metrics
 
     x = np.asarray(images, np.float64).reshape(len(images), -1)
     labels = np.asarray(labels)
@@ -638,7 +632,6 @@ def inpaint_digits(key, model, images, mask, *, steps=25, resample=4, c=None):
     :func:`diffcourse.ddpm` model by RePaint (:func:`inpaint`, DDPM's ancestral step on the DDIM
     grid of ``steps`` steps, ``resample`` passes; measured in the tests). ``c``: labels for a conditional model, or None
     (a conditional model then uses its null label). Returns (n, H, W)."""
-    from diffcourse import ddpm
 
     y = jnp.asarray(images, jnp.float32)[..., None]
     ts, _ = ddpm.grid(model, "ddim", steps)

@@ -19,7 +19,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from diffcourse import _validate
+from diffcourse import _boundary, _validate
 
 BOUNDARIES = ("dirichlet", "neumann", "periodic")
 
@@ -265,8 +265,20 @@ def time_errors(solver, u0, dx, t, D, boundary, step_counts):
 
 
 def fit_order(hs, errors) -> float:
-    """Slope of the least-squares line through (ln h, ln error): the measured order."""
-    return float(np.polyfit(np.log(np.asarray(hs)), np.log(np.asarray(errors)), 1)[0])
+    """Slope of the least-squares line through (ln h, ln error): the measured order.
+
+    ``hs`` and ``errors``: positive, finite, of one length >= 2, ``hs`` not all equal."""
+    return _fit_order(hs, errors, "hs")
+
+
+def _fit_order(hs, errors, name: str) -> float:
+    hs = _validate.array(name, hs, ndim=1, min_size=2)
+    errors = _validate.array("errors", errors, shape=hs.shape)
+    _validate.positive(name, hs)
+    _validate.positive("errors", errors)
+    if np.ptp(hs) == 0:
+        raise _validate.fail(name, "at least two different step sizes", _validate._describe(hs))
+    return float(np.polyfit(np.log(hs), np.log(errors), 1)[0])
 
 
 # --------------------------------------------------------------------------- 2-D plume
@@ -323,12 +335,24 @@ def upwind_diffusion(v, dx, dt):
     for Hyperbolic Problems*, §8.6). For :func:`solve_plume` it is the *exact* extra growth of the
     second moment per unit time, so a puff's variance is :math:`\sigma_0^2 + 2(D + D_{num})t` to
     rounding."""
+    v = _validate.real("v", v)
+    dx = _validate.real("dx", dx, low=0.0, low_open=True)
+    dt = _validate.real("dt", dt, low=0.0, low_open=True)
     return 0.5 * abs(v) * dx * (1 - abs(v) * dt / dx)
 
 
 def moments(c, X, Y):
     r"""Mass :math:`\sum c\,dx^2`, centre of mass and variance per axis of a 2-D field ``c`` on the
     meshgrid ``X, Y`` (``indexing="ij"``, equal spacing). Returns ``(mass, (mx, my), (vx, vy))``."""
+    c = _validate.array("c", c, ndim=2)
+    if min(c.shape) < 2:
+        raise _validate.fail("c", "a 2-D field of at least 2 x 2 points", f"shape {c.shape}")
+    X = _validate.array("X", X, shape=c.shape)
+    Y = _validate.array("Y", Y, shape=c.shape)
+    if not (X[1, 0] > X[0, 0] and Y[0, 1] > Y[0, 0]):
+        raise _validate.fail(
+            "X", 'an increasing meshgrid with indexing="ij" (and Y)', "another grid"
+        )
     c, X, Y = jnp.asarray(c), jnp.asarray(X), jnp.asarray(Y)
     w = (X[1, 0] - X[0, 0]) * (Y[0, 1] - Y[0, 0])
     m = jnp.sum(c) * w
@@ -343,9 +367,14 @@ def crosswind_sd(c, g, x_at):
     point source in a wind :math:`v` along :math:`x`, slender-plume theory gives
     :math:`\sigma_y^2 = \sigma_s^2 + 2D\,d/|v|` at a distance :math:`d` downwind (Csanady,
     *Turbulent Diffusion in the Environment*, §3.2)."""
-    g = np.asarray(g)
-    col = np.asarray(c)[int(np.argmin(np.abs(g - x_at)))]
+    g = _validate.array("g", g, ndim=1, min_size=2)
+    _validate.monotone("g", g, increasing=True)
+    c = _validate.array("c", c, shape=(g.size, g.size))
+    x_at = _validate.real("x_at", x_at)
+    col = c[int(np.argmin(np.abs(g - x_at)))]
     m = col.sum()
+    if not m > 0:
+        raise _validate.fail("c", f"a positive mass in the column nearest x = {x_at:g}", f"{m:g}")
     mean = (g * col).sum() / m
     return float(np.sqrt(((g - mean) ** 2 * col).sum() / m))
 
@@ -353,6 +382,9 @@ def crosswind_sd(c, g, x_at):
 # --------------------------------------------------------------------------- demonstrations
 def hat(x, centre=0.5, half_width=0.25):
     r"""The hat :math:`\max(0, 1 - |x - c|/w)`: continuous, with three kinks (rough modes)."""
+    x = _boundary.data("x", x)
+    centre = _validate.real("centre", centre)
+    half_width = _validate.real("half_width", half_width, low=0.0, low_open=True)
     return jnp.maximum(0.0, 1.0 - jnp.abs(jnp.asarray(x) - centre) / half_width)
 
 
@@ -361,6 +393,10 @@ def ftcs_stability_demo(r_values=(0.48, 0.52), n=41, steps=400, D=1.0):
 
     Returns ``x``, ``u0`` and a list of final profiles, one per ``r``.
     """
+    r_values = _validate.array("r_values", r_values, ndim=1)
+    _validate.positive("r_values", r_values)
+    n, steps = _validate.integer("n", n, minimum=3), _validate.positive_int("steps", steps)
+    D = _validate.real("D", D, low=0.0, low_open=True)
     x = jnp.linspace(0.0, 1.0, n)
     dx = float(x[1] - x[0])
     u0 = hat(x)
@@ -376,6 +412,10 @@ def large_step_demo(r=50.0, steps=20, n=41, D=1.0, startup=2):
     Crank–Nicolson with ``startup`` Rannacher steps and backward Euler, against the semi-discrete
     solution :math:`e^{tDA}u_0`. Returns ``x`` and a dict of profiles (keys ``"exact"``, ``"cn"``,
     ``"rannacher"``, ``"backward_euler"``)."""
+    r = _validate.real("r", r, low=0.0, low_open=True)
+    n, steps = _validate.integer("n", n, minimum=3), _validate.positive_int("steps", steps)
+    D = _validate.real("D", D, low=0.0, low_open=True)
+    startup = _validate.nonnegative_int("startup", startup)
     x = jnp.linspace(0.0, 1.0, n)
     dx = float(x[1] - x[0])
     u0, dt = hat(x), r * dx**2 / D
@@ -390,6 +430,12 @@ def large_step_demo(r=50.0, steps=20, n=41, D=1.0, startup=2):
 def plume_demo(n=81, half_width=4.0, D=0.05, wind=(0.9, 0.3), t=4.0, stack=(-2.5, -0.5)):
     """A chimney at ``stack`` (a Gaussian source of width 0.2 and unit emission rate) in a
     steady wind, solved by :func:`solve_plume` up to time ``t``. Returns ``c`` ``(n, n)``."""
+    n = _validate.integer("n", n, minimum=3)
+    half_width = _validate.real("half_width", half_width, low=0.0, low_open=True)
+    D = _validate.real("D", D, low=0.0, low_open=True)
+    t = _validate.real("t", t, low=0.0, low_open=True)
+    wind = tuple(_validate.array("wind", wind, shape=(2,)))
+    stack = tuple(_validate.array("stack", stack, shape=(2,)))
     g = jnp.linspace(-half_width, half_width, n)
     dx = float(g[1] - g[0])
     X, Y = jnp.meshgrid(g, g, indexing="ij")
@@ -406,6 +452,10 @@ def convergence_demo(ns=(41, 81, 161, 321), D=1.0, t_end=0.5, r=0.4):
     and dt together, so the slopes are *combined* orders: FTCS at fixed r has dt ∝ dx^2, its
     error O(dt + dx^2) = O(dx^2) whatever the time order; CN's O(dt^2 + dx^2) = O(dx^2).
     Returns two (len(ns), 3) arrays of rows (dx, dt, error)."""
+    ns = _validate.ints("ns", ns, minimum=3)
+    D = _validate.real("D", D, low=0.0, low_open=True)
+    t_end = _validate.real("t_end", t_end, low=0.0, low_open=True)
+    r = _validate.real("r", r, low=0.0, low_open=True)
     rows = {"ftcs": [], "cn": []}
     for n in ns:
         x = jnp.linspace(-8.0, 8.0, n)
@@ -423,7 +473,8 @@ def convergence_demo(ns=(41, 81, 161, 321), D=1.0, t_end=0.5, r=0.4):
 def kernel_gaussian(x, var):
     r"""The :math:`\mathcal N(0, \mathrm{var})` density at the points ``x`` (any shape): the heat
     kernel at time ``var/(2D)``, and the exact solution from a Gaussian start."""
-    x = jnp.asarray(x)
+    x = jnp.asarray(_boundary.data("x", x))
+    _validate.positive("var", var)
     return jnp.exp(-(x**2) / (2 * var)) / jnp.sqrt(2 * jnp.pi * var)
 
 
@@ -432,7 +483,9 @@ def block_start(x, half_width=1.0, edge=1.0):
     nodes on the jumps :math:`x = \pm w`. With ``edge = 1/2`` (the mean of the two one-sided
     limits) the trapezoid rule in :func:`convolve` stays second order in ``dx``; with ``edge = 1``
     it is first order (each jump node carries an extra :math:`dx/2` of mass)."""
-    x = jnp.asarray(x)
+    x = jnp.asarray(_boundary.data("x", x))
+    half_width = _validate.real("half_width", half_width, low=0.0, low_open=True)
+    edge = _validate.real("edge", edge)
     inside = jnp.where(jnp.abs(x) < half_width, 1.0, 0.0)
     on_edge = jnp.isclose(jnp.abs(x), half_width, rtol=0, atol=1e-12)
     return jnp.where(on_edge, edge, inside)

@@ -100,9 +100,10 @@ def msd(paths):
     :math:`E\,\mathrm{MSD}(t) = 2\, dim\, D\, t`: linear in :math:`t`.
     Shapes: ``paths`` ``(N, m)`` (1-D) or ``(N, m, dim)`` -> ``(m,)``.
     """
-    paths = jnp.asarray(paths)
-    if paths.ndim not in (2, 3):
+    paths = _validate.array("paths", paths)
+    if paths.ndim not in (2, 3) or paths.shape[0] < 1 or paths.shape[1] < 1:
         raise ValueError(f"paths must have shape (N, m) or (N, m, dim); got shape {paths.shape}")
+    paths = jnp.asarray(paths)
     disp = paths - paths[:, :1]
     sq = disp**2 if paths.ndim == 2 else jnp.sum(disp**2, axis=-1)
     return jnp.mean(sq, axis=0)
@@ -243,4 +244,10 @@ def biased_walk(key, n_walkers, n_steps, dx, dt, p):
 def covariance_matrix(paths, idx):
     r"""Sample covariance of the path values at the time indices ``idx`` (paths (N, m)):
     (len(idx), len(idx)); for Brownian motion it estimates :math:`\min(t_i, t_j)`."""
-    return np.cov(np.asarray(paths)[:, list(idx)].T)
+    paths = _validate.array("paths", paths, ndim=2)
+    if paths.shape[0] < 2:
+        raise _validate.fail("paths", "at least 2 paths (N, m)", f"shape {paths.shape}")
+    idx = _validate.ints("idx", idx, minimum=0)
+    if max(idx) >= paths.shape[1]:
+        raise _validate.fail("idx", f"time indices below m = {paths.shape[1]}", repr(list(idx)))
+    return np.cov(paths[:, list(idx)].T)

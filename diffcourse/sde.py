@@ -30,6 +30,7 @@ from jax.scipy.stats import norm
 
 from diffcourse import _boundary as b
 from diffcourse import _validate as v
+from diffcourse import heat
 
 
 def _finite(name, x):
@@ -389,8 +390,9 @@ def weak_errors(key, process, x0: float, T: float, n_steps, n_paths: int, power:
 
 
 def fit_order(dts, errors) -> float:
-    """Slope of the least-squares line through (ln dt, ln error): the measured order."""
-    return float(np.polyfit(np.log(dts), np.log(errors), 1)[0])
+    """Slope of the least-squares line through (ln dt, ln error): the measured order
+    (the same least squares as :func:`diffcourse.heat.fit_order`)."""
+    return heat._fit_order(dts, errors, "dts")
 
 
 # ----------------------------------------------------------------------------- Black–Scholes

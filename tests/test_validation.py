@@ -1930,31 +1930,148 @@ NOTHING_TO_CHECK.update(
         mlp: {},
         precond: {},
         ddpm: {},
-        heat: {
-            "fit_order": "two data arrays for np.polyfit (not yet validated, issue 14)",
-            "upwind_diffusion": "a closed form in three numbers (not yet validated, issue 14)",
-            "moments": "a 2-D field and its meshgrid (not yet validated, issue 14)",
-            "crosswind_sd": "a 2-D field and its grid (not yet validated, issue 14)",
-            "hat": "a closed form, any x (not yet validated, issue 14)",
-            "ftcs_stability_demo": "a demonstration on fixed defaults (not yet validated, issue 14)",
-            "large_step_demo": "a demonstration on fixed defaults (not yet validated, issue 14)",
-            "plume_demo": "a demonstration on fixed defaults (not yet validated, issue 14)",
-            "convergence_demo": "a demonstration on fixed defaults (not yet validated, issue 14)",
-            "kernel_gaussian": "a closed form, any x (not yet validated, issue 14)",
-            "block_start": "a closed form, any x (not yet validated, issue 14)",
-        },
-        random_walk: {
-            "msd": "a data array (not yet validated, issue 14)",
-            "covariance_matrix": "a data array and indices (not yet validated, issue 14)",
-        },
-        sde: {"fit_order": "two data arrays for np.polyfit (not yet validated, issue 14)"},
-        fokker_planck: {
-            "flux_divergence": "jit-side right-hand side (not yet validated, issue 14)",
-            "stable_dt": "called by solve after its checks (not yet validated, issue 14)",
-            "stationary_density": "an SDE and a grid (not yet validated, issue 14)",
-        },
+        heat: {},
+        random_walk: {},
+        sde: {},
+        fokker_planck: {},
     }
 )
+
+G5 = np.linspace(-1.0, 1.0, 5)
+X5, Y5 = np.meshgrid(G5, G5, indexing="ij")
+C5 = np.ones((5, 5))
+PATHS = np.zeros((3, 4))
+bad_field = st.sampled_from([np.ones(5), np.ones((1, 5)), np.full((5, 5), np.nan), "a", None])
+bad_order_x = st.sampled_from(
+    [np.ones(3), np.array([0.1, 0.0, 0.3]), np.array([0.1]), np.array([[0.1, 0.2, 0.3]]), "a"]
+)
+bad_order_err = st.sampled_from(
+    [np.array([1.0, -1.0, 1.0]), np.ones(2), np.array([1.0, np.nan, 1.0]), "a", None]
+)
+bad_point = st.sampled_from([np.ones(3), np.array([0.0, np.nan]), "a", None])
+bad_sde = st.sampled_from([None, 3, "ou", sde])
+bad_fp_grid = st.sampled_from(
+    [np.array([0.0, 1.0, 3.0]), np.array([1.0, 0.0]), np.array([0.0]), np.ones((2, 2)), "a"]
+)
+
+REST = {
+    heat: {
+        "fit_order": [
+            ("hs", lambda v: heat.fit_order(v, np.ones(3)), bad_order_x),
+            ("errors", lambda v: heat.fit_order(np.array([0.1, 0.2, 0.4]), v), bad_order_err),
+        ],
+        "upwind_diffusion": [
+            ("v", lambda v: heat.upwind_diffusion(v, 0.1, 0.01), not_real),
+            ("dx", lambda v: heat.upwind_diffusion(1.0, v, 0.01), bad_positive_real),
+            ("dt", lambda v: heat.upwind_diffusion(1.0, 0.1, v), bad_positive_real),
+        ],
+        "moments": [
+            ("c", lambda v: heat.moments(v, X5, Y5), bad_field),
+            ("X", lambda v: heat.moments(C5, v, Y5), st.sampled_from([X5[:2], Y5, "a"])),
+            ("Y", lambda v: heat.moments(C5, X5, v), st.sampled_from([Y5[:, :2], "a", None])),
+        ],
+        "crosswind_sd": [
+            ("c", lambda v: heat.crosswind_sd(v, G5, 0.0), st.one_of(bad_field, st.just(0 * C5))),
+            ("g", lambda v: heat.crosswind_sd(C5, v, 0.0), st.sampled_from([G5[::-1], G5[:3]])),
+            ("x_at", lambda v: heat.crosswind_sd(C5, G5, v), not_real),
+        ],
+        "hat": [
+            ("x", lambda v: heat.hat(v), st.one_of(junk, st.just(np.full(3, "a")))),
+            ("centre", lambda v: heat.hat(G5, centre=v), not_real),
+            ("half_width", lambda v: heat.hat(G5, half_width=v), bad_positive_real),
+        ],
+        "ftcs_stability_demo": [
+            (
+                "r_values",
+                lambda v: heat.ftcs_stability_demo(r_values=v),
+                st.sampled_from([np.array([0.5, -0.1]), np.array([np.nan]), np.ones((2, 2)), "a"]),
+            ),
+            ("n", lambda v: heat.ftcs_stability_demo(n=v), st.one_of(bad_positive_int, st.just(2))),
+            ("steps", lambda v: heat.ftcs_stability_demo(steps=v), bad_positive_int),
+            ("D", lambda v: heat.ftcs_stability_demo(D=v), bad_positive_real),
+        ],
+        "large_step_demo": [
+            ("r", lambda v: heat.large_step_demo(r=v), bad_positive_real),
+            ("steps", lambda v: heat.large_step_demo(steps=v), bad_positive_int),
+            ("n", lambda v: heat.large_step_demo(n=v), st.one_of(bad_positive_int, st.just(2))),
+            ("D", lambda v: heat.large_step_demo(D=v), bad_positive_real),
+            ("startup", lambda v: heat.large_step_demo(startup=v), bad_nonneg_int),
+        ],
+        "plume_demo": [
+            ("n", lambda v: heat.plume_demo(n=v), st.one_of(bad_positive_int, st.just(2))),
+            ("half_width", lambda v: heat.plume_demo(half_width=v), bad_positive_real),
+            ("D", lambda v: heat.plume_demo(D=v), bad_positive_real),
+            ("wind", lambda v: heat.plume_demo(wind=v), bad_point),
+            ("t", lambda v: heat.plume_demo(t=v), bad_positive_real),
+            ("stack", lambda v: heat.plume_demo(stack=v), bad_point),
+        ],
+        "convergence_demo": [
+            (
+                "ns",
+                lambda v: heat.convergence_demo(ns=v),
+                st.sampled_from([[2, 41], [], "a", [4.5]]),
+            ),
+            ("D", lambda v: heat.convergence_demo(D=v), bad_positive_real),
+            ("t_end", lambda v: heat.convergence_demo(t_end=v), bad_positive_real),
+            ("r", lambda v: heat.convergence_demo(r=v), bad_positive_real),
+        ],
+        "kernel_gaussian": [
+            (
+                "x",
+                lambda v: heat.kernel_gaussian(v, 1.0),
+                st.one_of(junk, st.just(np.full(3, "a"))),
+            ),
+            ("var", lambda v: heat.kernel_gaussian(G5, v), bad_positive_real),
+        ],
+        "block_start": [
+            ("x", lambda v: heat.block_start(v), st.one_of(junk, st.just(np.full(3, "a")))),
+            ("half_width", lambda v: heat.block_start(G5, half_width=v), bad_positive_real),
+            ("edge", lambda v: heat.block_start(G5, edge=v), not_real),
+        ],
+    },
+    random_walk: {
+        "msd": [
+            ("paths", random_walk.msd, st.sampled_from([np.ones(3), np.ones((2, 2, 2, 2)), "a"]))
+        ],
+        "covariance_matrix": [
+            (
+                "paths",
+                lambda v: random_walk.covariance_matrix(v, [0, 1]),
+                st.sampled_from([np.ones(3), np.ones((1, 4)), np.full((3, 4), np.nan), "a"]),
+            ),
+            (
+                "idx",
+                lambda v: random_walk.covariance_matrix(PATHS, v),
+                st.sampled_from([[0, 4], [-1], [], "a", [0.5]]),
+            ),
+        ],
+    },
+    sde: {
+        "fit_order": [
+            ("dts", lambda v: sde.fit_order(v, np.ones(3)), bad_order_x),
+            ("errors", lambda v: sde.fit_order(np.array([0.1, 0.2, 0.4]), v), bad_order_err),
+        ]
+    },
+    fokker_planck: {
+        "flux_divergence": [
+            ("sde", lambda v: fokker_planck.flux_divergence(v, FPP, FPX, 0.0), bad_sde),
+            ("x", lambda v: fokker_planck.flux_divergence(OU, FPP[:3], v, 0.0), bad_fp_grid),
+            ("p", lambda v: fokker_planck.flux_divergence(OU, v, FPX, 0.0), bad_field),
+            ("t", lambda v: fokker_planck.flux_divergence(OU, FPP, FPX, v), not_real),
+        ],
+        "stable_dt": [
+            ("sde", lambda v: fokker_planck.stable_dt(v, FPX, 0.0), bad_sde),
+            ("x", lambda v: fokker_planck.stable_dt(OU, v, 0.0), bad_fp_grid),
+            ("t", lambda v: fokker_planck.stable_dt(OU, FPX, v), not_real),
+        ],
+        "stationary_density": [
+            ("sde", lambda v: fokker_planck.stationary_density(v, FPX), bad_sde),
+            ("x", lambda v: fokker_planck.stationary_density(OU, v), bad_fp_grid),
+        ],
+    },
+}
+for _module, _cases in REST.items():
+    TABLE[_module].update(_cases)
 
 CASES = [
     pytest.param(call, arg, strategy, id=f"{mod.__name__.split('.')[-1]}.{name}.{arg}.{i}")

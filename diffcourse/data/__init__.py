@@ -10,4 +10,4 @@ from diffcourse import _lazy
 __all__ = ["toys", "images"]
 
 
-__getattr__ = _lazy.submodules(__name__, __all__)
+_lazy.attach(globals(), __all__)

@@ -26,4 +26,4 @@ _NOTEBOOKS = (
 __all__ = ["ExerciseError", "check_close", "check_true", *_NOTEBOOKS]
 
 
-__getattr__ = _lazy.submodules(__name__, _NOTEBOOKS)
+_lazy.attach(globals(), _NOTEBOOKS)

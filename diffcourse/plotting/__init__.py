@@ -11,6 +11,8 @@ import pathlib
 
 import matplotlib
 
+from diffcourse import _lazy
+
 # Submodules with a ``make_figures(outdir)`` function, in course order.
 FIGURE_MODULES = (
     "heat",
@@ -93,10 +95,5 @@ def make_all_figures(outdir="figures") -> list:
     return written
 
 
-def __getattr__(name):
-    try:
-        module = importlib.import_module(f"{__name__}.{name}")
-    except ModuleNotFoundError as err:
-        raise AttributeError(f"module 'diffcourse.plotting' has no attribute {name!r}") from err
-    globals()[name] = module
-    return module
+# the submodules (each one draws figures), imported on first use: ``dc.plotting.heat``
+_lazy.attach(globals(), FIGURE_MODULES)
