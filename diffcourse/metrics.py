@@ -1,7 +1,7 @@
 r"""Sample-quality and memorisation metrics for generated digits, each with a real-data scale.
 
 A small classifier (an MLP, trained deterministically on the digits' training split in a couple of
-seconds and cached in memory) provides a feature space and class probabilities. In it:
+seconds; the fitted weights ship with the package) provides a feature space and class probabilities. In it:
 
 - the **Fréchet distance** (Heusel et al. 2017, "FID", eq. 6; here on the classifier's features,
   not Inception's) between two sets of images with feature means :math:`\mu_a,\mu_b` and
@@ -19,6 +19,7 @@ real split, the scale every generated figure is read against.
 """
 
 import functools
+import pathlib
 
 import equinox as eqx
 import jax
@@ -26,7 +27,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from diffcourse import _validate
+from diffcourse import _validate, checkpoint
 
 
 class Classifier(eqx.Module):
@@ -103,13 +104,35 @@ def fit_classifier(images, labels, *, steps: int = 400, lr: float = 3e-3, seed: 
         return run(model, state)
 
 
+CLASSIFIER = pathlib.Path(__file__).parent / "assets" / "digits_classifier" / "classifier.ckpt"
+CLASSIFIER_FIT = {"steps": 400, "lr": 3e-3, "seed": 0}  # fit_classifier's defaults
+
+
 @functools.lru_cache(maxsize=1)
 def digits_classifier():
-    """The classifier of the digits' training split (built once per process, about a second)."""
+    """The classifier of the digits' training split: ``fit_classifier`` with its defaults, stored
+    in ``diffcourse/assets/digits_classifier/`` (written by :func:`write_digits_classifier`) so
+    every process and every CPU scores samples with the same weights; a test refits it and
+    compares. Loaded once per process."""
+    with jax.enable_x64(False):  # the classifier is float32, as fit_classifier trains it
+        like = Classifier(jax.random.key(0), 64)
+    model, meta = checkpoint.load(CLASSIFIER, like)
+    if meta.get("fit") != CLASSIFIER_FIT:
+        raise checkpoint.CheckpointError(
+            f"{CLASSIFIER} was fitted with {meta.get('fit')}, not {CLASSIFIER_FIT}"
+        )
+    return model
+
+
+def write_digits_classifier(path=CLASSIFIER) -> pathlib.Path:
+    """Fit the digits classifier (:func:`fit_classifier` on the training split) and save it:
+    ``python -c "from diffcourse import metrics; metrics.write_digits_classifier()"``."""
     from diffcourse.data import images as data
 
+    path = _validate._as_path("path", path)  # before the fit
     x, y = data.load_digits("train")
-    return fit_classifier(x, y)
+    clf = fit_classifier(x, y, **CLASSIFIER_FIT)
+    return checkpoint.save(path, clf, {"fit": CLASSIFIER_FIT, "data": "load_digits train split"})
 
 
 def _images(images, name="images", clf=None):

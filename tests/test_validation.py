@@ -286,6 +286,7 @@ TABLE = {
         ],
     },
     metrics: {
+        "write_digits_classifier": [("path", metrics.write_digits_classifier, bad_path)],
         "Classifier": [
             ("key", lambda v: metrics.Classifier(v, 4), bad_key),
             ("n_in", lambda v: metrics.Classifier(KEY, v), bad_positive_int),
