@@ -27,6 +27,8 @@ module             object                                                      n
 ``exercises``      the checks behind each notebook's exercises                 all
 =================  ==========================================================  ========
 
+Docstrings cite McAllester's results as M0–M13: the numbered table in the README.
+
 Modules are imported on first use (``dc.heat`` imports :mod:`diffcourse.heat`), so
 ``import diffcourse as dc`` is cheap and a notebook pays only for what it touches.
 """
