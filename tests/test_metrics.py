@@ -79,12 +79,8 @@ def test_the_shipped_classifier_is_the_one_fit_classifier_gives(digits):
         np.testing.assert_allclose(np.asarray(a), np.asarray(b), atol=1e-3)
     p_refit, p_shipped = metrics.probabilities(held, refit), metrics.probabilities(held)
     assert np.mean(p_refit.argmax(1) == p_shipped.argmax(1)) > 0.99
-    # a classifier fitted with another seed is not the shipped one: the comparison can fail
-    other = metrics.fit_classifier(train, dc.data.images.load_digits("train")[1], seed=1)
-    assert (
-        max(
-            float(np.abs(np.asarray(a) - np.asarray(b)).max())
-            for a, b in zip(jax.tree.leaves(other), jax.tree.leaves(shipped), strict=True)
-        )
-        > 1e-2
-    )
+    # the comparison can fail: weights moved by 1e-2 (less than another seed's fit moves them)
+    moved = jax.tree.map(lambda a: a + 1e-2, shipped)
+    with pytest.raises(AssertionError):
+        for a, b in zip(jax.tree.leaves(refit), jax.tree.leaves(moved), strict=True):
+            np.testing.assert_allclose(np.asarray(a), np.asarray(b), atol=1e-3)
