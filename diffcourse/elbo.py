@@ -504,9 +504,12 @@ def _ode_solve(denoiser, log_prior, y, u, probes):
 def bits_per_dim(nll, d: int, bin_width=None):
     r"""Convert a negative log-likelihood in nats to bits per dimension: :math:`\mathrm{nll}/(d\ln 2)`.
 
-    With ``bin_width`` :math:`\Delta` (e.g. 2/256 for 8-bit images scaled to [-1, 1]), the density is
-    first turned into the probability of a bin, :math:`-\ln P \approx \mathrm{nll} - d\ln\Delta`
-    (Ho et al. 2020 §4.2 report bits/dim this way).
+    With ``bin_width`` :math:`\Delta` (2/255 for 8-bit images scaled by :math:`2p/255-1`, 2/16 for
+    the 17-level digits), the density is first turned into the probability of a bin,
+    :math:`-\ln P \approx \mathrm{nll} - d\ln\Delta`; with the density evaluated at dequantised
+    points (uniform noise over each bin) its average is a bound on the discrete data's
+    :math:`-\ln P` (Theis, van den Oord & Bethge 2016). Ho et al. 2020 instead use a discretised
+    Gaussian decoder (their eq. 13).
     """
     d = _validate.positive_int("d", d)
     nll = jnp.asarray(_boundary.data("nll", nll))

@@ -39,6 +39,23 @@ def test_nb05_checks():
         nb05.check_heun_step(lambda D, z, t, s: jnp.asarray(D(z, t)))  # typing the denoiser
 
 
+def test_nb06_bits_per_dim_check():
+    from diffcourse import elbo
+    from diffcourse.exercises import nb06
+
+    nb06.check_bits_per_dim(
+        float(elbo.bits_per_dim(250.0, 64, bin_width=2 / 16)), 250.0, 64, 2 / 16
+    )
+    # the closed form, not the package: (250 - 64 ln(1/8)) / (64 ln 2) = 250/(64 ln 2) + 3
+    nb06.check_bits_per_dim(250 / (64 * np.log(2)) + 3.0, 250.0, 64, 2 / 16)
+    with pytest.raises(ExerciseError, match="probability of its bin"):  # no bin width
+        nb06.check_bits_per_dim(250 / (64 * np.log(2)), 250.0, 64, 2 / 16)
+    with pytest.raises(ExerciseError, match="did not divide by d"):
+        nb06.check_bits_per_dim((250 + 64 * np.log(8)) / np.log(2), 250.0, 64, 2 / 16)
+    with pytest.raises(ExerciseError, match="expected"):  # the bin width with the wrong sign
+        nb06.check_bits_per_dim(250 / (64 * np.log(2)) - 3.0, 250.0, 64, 2 / 16)
+
+
 def test_nb07_checks():
     from diffcourse.exercises import nb07
 

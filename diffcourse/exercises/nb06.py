@@ -18,12 +18,22 @@ def check_ve_time(answer, alphabar):
     return check_close(a, expected, what="the VE time t = (1 - alphabar)/alphabar", rtol=1e-8)
 
 
-def check_bits_per_dim(answer, nll, d):
-    r"""Exercise 2: a negative log-likelihood ``nll`` in nats of a ``d``-dimensional point in bits/dim."""
-    expected = float(nll) / (d * np.log(2))
-    if np.isclose(float(answer), float(nll) / np.log(2), rtol=1e-8) and d > 1:
+def check_bits_per_dim(answer, nll, d, bin_width):
+    r"""Exercise 2: a density's negative log-likelihood ``nll`` (nats) of a ``d``-dimensional image
+    whose pixels sit in bins of width ``bin_width``, as bits per dimension of the discrete image:
+    :math:`-\ln P \approx \mathrm{nll} - d\ln\Delta` nats for the bin, then divided by :math:`d\ln 2`."""
+    d, delta = int(d), float(bin_width)
+    expected = (float(nll) - d * np.log(delta)) / (d * np.log(2))
+    if np.isclose(float(answer), float(nll) / (d * np.log(2)), rtol=1e-8):
+        raise ExerciseError(
+            "bits per dimension: that is the density's nll / (d ln 2); a discrete image needs the "
+            f"probability of its bin, -ln P = nll - d ln(bin width), so expected {expected:.6f}."
+        )
+    if np.isclose(float(answer), (float(nll) - d * np.log(delta)) / np.log(2), rtol=1e-8) and d > 1:
         raise ExerciseError("bits per dimension: you converted to bits but did not divide by d.")
-    return check_close(answer, expected, what="bits per dimension nll / (d ln 2)", rtol=1e-8)
+    return check_close(
+        answer, expected, what="bits per dimension (nll - d ln bin_width) / (d ln 2)", rtol=1e-8
+    )
 
 
 def check_entropy_bits(answer):
