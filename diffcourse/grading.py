@@ -109,18 +109,20 @@ def _task(cell) -> str:
     return re.sub(r"^(?:Exercise\s+)?\d+\.\s*", "", text)
 
 
-def exercises(nb, name: str = "notebook") -> list:
+def exercises(nb, name: str = "notebook", *, strict: bool = True) -> list:
     """The exercises of a notebook node, in order (see the module docstring).
 
-    Raises ``ValueError`` when a ``solution`` tag sits on a markdown cell (a written answer would
-    leak and cannot be checked) or a ``solution`` cell has no check cell right after it.
+    With ``strict`` (the course's notebooks), raises ``ValueError`` when a ``solution`` tag sits on
+    a markdown cell (a written answer would leak and cannot be checked) or a ``solution`` cell has
+    no check cell right after it. Without it (a student's notebook, where a check may have been
+    deleted), such an exercise is returned with no check cells, and the grader fails it.
     """
     found = []
     cells = nb.cells
     for i, cell in enumerate(cells):
         if not _is_solution(cell):
             continue
-        if cell.cell_type != "code":
+        if cell.cell_type != "code" and strict:
             raise ValueError(
                 f"{name}: cell {i} carries the '{SOLUTION_TAG}' tag but is a {cell.cell_type} "
                 "cell; only code cells (each followed by a check cell) can be exercises"
@@ -132,7 +134,7 @@ def exercises(nb, name: str = "notebook") -> list:
                 break
             checks.append(j)
             j += 1
-        if not checks:
+        if not checks and strict:
             raise ValueError(
                 f"{name}: the '{SOLUTION_TAG}' cell {i} must be followed by a code cell calling a "
                 "check (dc.exercises.nbNN.check_...(...)); the next cell calls none"
@@ -346,9 +348,14 @@ def student_copy(src_dir, out_dir, *, overwrite: bool = False) -> StudentCopy:
 # grading
 
 
-def _one_line(text, limit: int = 2000) -> str:
-    text = " ".join(_ANSI.sub("", str(text)).split())
+def _clean(text, limit: int = 4000) -> str:
+    """An error message as the student would read it: colour codes removed, at most ``limit``."""
+    text = _ANSI.sub("", str(text)).strip()
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _one_line(text, limit: int = 4000) -> str:
+    return " ".join(_clean(text, limit).split())
 
 
 def _execute(path: pathlib.Path, nb, timeout: int):
@@ -388,7 +395,7 @@ def _execute(path: pathlib.Path, nb, timeout: int):
 def _error(reply):
     if reply is None or reply.get("status") != "error":
         return None
-    return reply.get("ename", "Error"), _one_line(reply.get("evalue", "")), reply
+    return reply.get("ename", "Error"), _clean(reply.get("evalue", "")), reply
 
 
 def _not_implemented(err) -> bool:
@@ -411,6 +418,12 @@ def _printed_correct(cell) -> bool:
 
 def _mark(ex: Exercise, nb, replies, fatal) -> tuple:
     """``(status, message, error name)`` of one exercise (see the module docstring)."""
+    if nb.cells[ex.solution].cell_type != "code" or not ex.checks:
+        return (
+            FAILED,
+            f"no check cell follows the answer cell {ex.solution} (was it deleted?)",
+            None,
+        )
     if ex.solution not in replies:
         why = f"{fatal['error']}: {fatal['message']}" if fatal else "it was not executed"
         return FAILED, f"not run: the notebook stopped before this exercise ({why})", None
@@ -444,8 +457,8 @@ def _grade_notebook(path: pathlib.Path, timeout: int) -> dict:
     start = time.perf_counter()
     try:
         nb = nbformat.read(path, as_version=4)
-        found = exercises(nb, path.name)
-    except Exception as err:  # unreadable, invalid, or a malformed exercise: reported
+        found = exercises(nb, path.name, strict=False)
+    except Exception as err:  # unreadable or invalid: reported
         entry["errors"].append(
             {"cell": None, "error": type(err).__name__, "message": _one_line(err, 500)}
         )
@@ -562,13 +575,12 @@ def table(report: dict, width: int = 90) -> str:
         for ex in nb["exercises"]:
             check = ex["checks"][0].rsplit(".", 1)[-1] if ex["checks"] else ""
             name = f"{ex['id']} {check}"
-            msg = (
-                ex["message"] if len(ex["message"]) <= width else ex["message"][: width - 3] + "..."
-            )
+            msg = _one_line(ex["message"])
+            msg = msg if len(msg) <= width else msg[: width - 3] + "..."
             rows.append(f"{name:<34} {ex['status']:<14} {msg}".rstrip())
         for err in nb["errors"]:
             where = "the notebook" if err["cell"] is None else f"cell {err['cell']}"
-            msg = f"{err['error']}: {err['message']}"
+            msg = _one_line(f"{err['error']}: {err['message']}")
             msg = msg if len(msg) <= width else msg[: width - 3] + "..."
             rows.append(f"  {nb['notebook']}: error outside the exercises in {where}: {msg}")
         score = "" if nb["score"] is None else f" ({100 * nb['score']:.0f}%)"
