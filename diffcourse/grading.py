@@ -579,7 +579,7 @@ def table(report: dict, width: int = 90) -> str:
             msg = msg if len(msg) <= width else msg[: width - 3] + "..."
             rows.append(f"{name:<34} {ex['status']:<14} {msg}".rstrip())
         for err in nb["errors"]:
-            where = "the notebook" if err["cell"] is None else f"cell {err['cell']}"
+            where = "the notebook file" if err["cell"] is None else f"cell {err['cell']}"
             msg = _one_line(f"{err['error']}: {err['message']}")
             msg = msg if len(msg) <= width else msg[: width - 3] + "..."
             rows.append(f"  {nb['notebook']}: error outside the exercises in {where}: {msg}")

@@ -97,11 +97,9 @@ def toy(tmp_path_factory):
     nbformat.write(hand_in, d / "handin" / "01_toy.ipynb")
     edited = nbformat.read(d / "course" / "01_toy.ipynb", as_version=4)
     edited.cells[3].source = "pass  # check_close(answer, 4.0) edited away"
-    del edited.cells[18]  # exercise 5's check deleted
+    edited.cells[15] = nbformat.v4.new_code_cell("os._exit(1)")  # 4's check gone, the kernel dies
     nbformat.write(edited, d / "handin" / "02_edited.ipynb")
     (d / "handin" / "03_broken.ipynb").write_text("{not a notebook")
-    dies = _notebook([TOY[0], TOY[1], ("code", "os._exit(1)"), *TOY[2:4]])
-    nbformat.write(dies, d / "handin" / "04_dies.ipynb")
     return d
 
 
@@ -243,27 +241,27 @@ def test_grade_reports_each_exercise_and_carries_on_after_errors(graded):
 
 
 def test_grade_fails_edited_checks_and_reports_broken_notebooks(graded):
-    edited, broken, dies = graded["notebooks"][1:]
-    assert _statuses(edited) == [
-        (f"02_edited:{k}", s)
-        for k, s in enumerate(["failed", "passed", "passed", "passed", "failed"], start=1)
+    edited, broken = graded["notebooks"][1:]
+    statuses = ["failed", "passed", "passed", "failed", "failed"]
+    assert _statuses(edited) == [(f"02_edited:{k}", s) for k, s in enumerate(statuses, start=1)]
+    messages = [e["message"] for e in edited["exercises"]]
+    assert "printed no 'Correct' line" in messages[0]
+    assert "no check cell follows the answer cell 14" in messages[3]
+    assert messages[4].startswith("not run: the notebook stopped before this exercise")
+    assert [(e["cell"], e["error"]) for e in edited["errors"]] == [
+        (5, "ZeroDivisionError"),
+        (15, "DeadKernelError"),
     ]
-    assert "printed no 'Correct' line" in edited["exercises"][0]["message"]
-    assert "no check cell follows" in edited["exercises"][4]["message"]
     assert broken["exercises"] == [] and broken["score"] is None
     assert broken["errors"][0]["cell"] is None and broken["errors"][0]["message"]
-    assert [e["error"] for e in dies["errors"]] == ["DeadKernelError"]
-    assert dies["errors"][0]["cell"] == 2
-    assert dies["exercises"][0]["status"] == "failed"
-    assert dies["exercises"][0]["message"].startswith("not run: the notebook stopped")
-    assert (graded["passed"], graded["total"]) == (4, 11)
+    assert (graded["passed"], graded["total"]) == (3, 10)
 
 
 def test_grade_prints_a_table(graded, toy, capsys):
     text = grading.table(graded)
     assert "01_toy:3 check_close" in text and "failed" in text
     assert "01_toy: error outside the exercises in cell 5: ZeroDivisionError" in text
-    assert "01_toy: 1/5 passed (20%)" in text and text.endswith("total: 4/11 passed (36%)")
+    assert "01_toy: 1/5 passed (20%)" in text and text.endswith("total: 3/10 passed (30%)")
 
 
 BAD = [
