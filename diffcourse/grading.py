@@ -584,7 +584,9 @@ def table(report: dict, width: int = 90) -> str:
             msg = msg if len(msg) <= width else msg[: width - 3] + "..."
             rows.append(f"  {nb['notebook']}: error outside the exercises in {where}: {msg}")
         score = "" if nb["score"] is None else f" ({100 * nb['score']:.0f}%)"
-        rows.append(f"  {nb['notebook']}: {nb['passed']}/{nb['total']} passed{score}")
+        rows.append(
+            f"  {nb['notebook']}: {nb['passed']}/{nb['total']} passed{score}, {nb['seconds']} s"
+        )
     score = "" if report["score"] is None else f" ({100 * report['score']:.0f}%)"
     rows.append(f"total: {report['passed']}/{report['total']} passed{score}")
     return "\n".join(rows)
