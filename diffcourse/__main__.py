@@ -8,6 +8,13 @@ run with other settings or nothing loadable); ``--restart`` deletes the run in D
 draw samples into a grid image (``.png``, at most 1024 samples) or raw (n, H, W) samples in
 [-1, 1] (``.npy``, written in batches of 256 with bounded memory); without ``--checkpoint`` the
 shipped digits model is used.
+``python -m diffcourse student-copy DIR [--from NOTEBOOKS] [--overwrite]``: write the student
+edition into DIR: every ``solution`` cell a stub that raises ``NotImplementedError``, the checks
+kept (default ``--from``: the course's ``notebooks/``; DIR must lie outside it).
+``python -m diffcourse grade DIR [--report FILE] [--only 00,02] [--timeout SECONDS]``: run each
+notebook in DIR in a fresh kernel (quick mode, JAX on the CPU), print a table of every exercise
+(passed / failed with the check's message / not attempted) and write the JSON report (default
+``DIR/grades.json``). Exit code 0 once the report is written, whatever the score.
 
 Every argument is checked before anything is loaded or compiled; a mistake is one line on stderr
 (what was wrong, what is expected) and exit code 2. The shipped model is
@@ -408,6 +415,70 @@ def _write_png(path, x):
 
 
 # --------------------------------------------------------------------------------------------
+# student-copy and grade (diffcourse.grading: nbformat here, nbclient only when grading)
+
+COURSE_NOTEBOOKS = pathlib.Path(__file__).resolve().parent.parent / "notebooks"
+
+
+def _student_copy(args) -> int:
+    src = pathlib.Path(args.src) if args.src is not None else COURSE_NOTEBOOKS
+    if not src.is_dir():
+        where = "" if args.src is not None else " (not a repository checkout?)"
+        raise UsageError(
+            f"--from must be a folder of the course's notebooks; got {str(src)!r}{where}"
+        )
+    _check(_validate.writable_dir, "DIR", args.dir)
+    from diffcourse import grading
+
+    try:
+        result = grading.student_copy(src, args.dir, overwrite=args.overwrite)
+    except ValueError as err:
+        raise UsageError(str(err)) from None
+    for note in result.notes:
+        print(f"note: {note}", file=sys.stderr)
+    print(
+        f"wrote {len(result.notebooks)} notebooks with {result.exercises} exercises to {args.dir}"
+    )
+    return 0
+
+
+def _only(text) -> list | None:
+    if text is None:
+        return None
+    parts = [p.strip() for p in text.split(",")]
+    if not all(parts):
+        raise UsageError(
+            f"--only must be comma-separated notebook numbers or names such as 00,02; got {text!r}"
+        )
+    return parts
+
+
+def _grade(args) -> int:
+    folder = pathlib.Path(args.dir)
+    if not folder.is_dir():
+        raise UsageError(f"DIR must be an existing folder of notebooks; got {args.dir!r}")
+    report = folder / "grades.json" if args.report is None else args.report
+    report = _check(_validate.writable_file, "--report", report, (".json",))
+    _check(_validate.integer, "--timeout", args.timeout, minimum=1)
+    only = _only(args.only)
+    from diffcourse import grading
+
+    try:
+        result = grading.grade(
+            folder,
+            only=only,
+            timeout=args.timeout,
+            report=report,
+            progress=lambda line: print(line, file=sys.stderr, flush=True),
+        )
+    except ValueError as err:
+        raise UsageError(str(err)) from None
+    print(grading.table(result))
+    print(f"report written to {report}")
+    return 0
+
+
+# --------------------------------------------------------------------------------------------
 # parser and main
 
 
@@ -486,6 +557,21 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", required=True, help="FILE.png (a grid) or FILE.npy (raw (n, H, W) in [-1, 1])"
     )
     sa.set_defaults(func=_sample)
+
+    sc = sub.add_parser("student-copy", help="write the student edition (solutions stubbed)")
+    sc.add_argument("dir", metavar="DIR", help="folder to write the notebooks into")
+    sc.add_argument(
+        "--from", dest="src", help="the course's notebooks folder (default: notebooks/)"
+    )
+    sc.add_argument("--overwrite", action="store_true", help="replace notebooks already in DIR")
+    sc.set_defaults(func=_student_copy)
+
+    gr = sub.add_parser("grade", help="run a student's notebooks and grade every exercise")
+    gr.add_argument("dir", metavar="DIR", help="folder of the student's notebooks")
+    gr.add_argument("--report", help="JSON report file (default: DIR/grades.json)")
+    gr.add_argument("--only", help="comma-separated notebook numbers or names, e.g. 00,02")
+    gr.add_argument("--timeout", type=int, default=600, help="seconds per cell (default: 600)")
+    gr.set_defaults(func=_grade)
     return parser
 
 
