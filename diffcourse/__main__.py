@@ -8,6 +8,8 @@ run with other settings or nothing loadable); ``--restart`` deletes the run in D
 draw samples into a grid image (``.png``, at most 1024 samples) or raw (n, H, W) samples in
 [-1, 1] (``.npy``, written in batches of 256 with bounded memory); without ``--checkpoint`` the
 shipped digits model is used.
+``python -m diffcourse site [--out DIR]``: build the course as a static website from the stored
+outputs, offline (MathJax served from the site; default ``build/site``).
 ``python -m diffcourse student-copy DIR [--from NOTEBOOKS] [--overwrite]``: write the student
 edition into DIR: every ``solution`` cell a stub that raises ``NotImplementedError``, the checks
 kept (default ``--from``: the course's ``notebooks/``; DIR must lie outside it).
@@ -67,6 +69,21 @@ def _figures(args) -> int:
 
     for path in plotting.make_all_figures(args.out):
         print(path)
+    return 0
+
+
+# --------------------------------------------------------------------------------------------
+# site
+
+
+def _site(args) -> int:
+    _check(_validate.writable_dir, "--out", args.out)
+    from diffcourse import site
+
+    try:
+        print(site.build(args.out))
+    except ValueError as err:
+        raise UsageError(str(err)) from None
     return 0
 
 
@@ -492,6 +509,12 @@ def build_parser() -> argparse.ArgumentParser:
     fig = sub.add_parser("figures", help="regenerate every figure in figures/")
     fig.add_argument("--out", default="figures", help="output folder (default: figures)")
     fig.set_defaults(func=_figures)
+
+    st = sub.add_parser(
+        "site", help="build the course as a static website (stored outputs, offline)"
+    )
+    st.add_argument("--out", default="build/site", help="output folder (default: build/site)")
+    st.set_defaults(func=_site)
 
     tr = sub.add_parser("train", help="train the image DDPM (EMA model -> OUT/model.ckpt)")
     tr.add_argument("--data", default="digits", choices=["digits", "mnist", "fashion-mnist"])
