@@ -259,3 +259,28 @@ def score_to_denoiser(score, z, t):
     r"""Tweedie's formula (Robbins 1956, Efron 2011): :math:`E[y\mid z] = z + t\,\nabla_z\ln p_t(z)`."""
     score, z, t = _ve(score, "score", z, t)
     return z + t * score
+
+
+def _eps_of_denoiser(denoiser, x, alphabar):
+    if v.is_concrete(alphabar):
+        alphabar = b.data("alphabar", alphabar)
+        v.in_open_interval("alphabar", alphabar, 0.0, 1.0)
+    z, t = x_to_z(x, alphabar), ve_time(alphabar)
+    return denoiser_to_eps(denoiser(z, t), z, t)
+
+
+def eps_model_from_denoiser(denoiser):
+    r"""A DDPM :math:`\epsilon`-prediction from a VE denoiser, through the bridge (McAllester 2023, §2):
+
+    .. math:: \hat\epsilon(x_t, \bar\alpha) = \frac{z - D(z, t)}{\sqrt t},\qquad
+              z = \frac{x_t}{\sqrt{\bar\alpha}},\quad t = \frac{1-\bar\alpha}{\bar\alpha}
+
+    (:func:`x_to_z`, :func:`ve_time`, :func:`denoiser_to_eps`). Since
+    :math:`\epsilon = (z-y)/\sqrt t`, the exact denoiser :math:`D = E[y\mid z(t)]` gives the exact
+    :math:`E[\epsilon\mid x_t]`, the minimiser of Ho et al. 2020's :math:`L_\text{simple}` (eq. 14).
+    ``denoiser(z, t) -> (d,)``, one sample; returns ``eps_model(x_t, alphabar) -> (d,)``, the form
+    :func:`diffcourse.elbo.ddpm_elbo` takes, with ``alphabar`` in (0, 1) (at 1 the VE time is 0
+    and :math:`\hat\epsilon` is undefined). The result is a ``jax.tree_util.Partial``, a pytree, so
+    ``eqx.filter_jit`` compiles once per population structure."""
+    b.function("denoiser", denoiser)
+    return jax.tree_util.Partial(_eps_of_denoiser, denoiser)

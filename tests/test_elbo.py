@@ -297,6 +297,68 @@ def test_ddpm_prior_term_closed_form():
     np.testing.assert_allclose(terms.L_T, want, rtol=1e-12)
 
 
+# Two schedules as VE time t(u) of their clock u in [0, 1], with the inverse u(t): the continuous
+# linear schedule of Song et al. 2021 (App. B; beta from 0.1 to 20) and Nichol & Dhariwal's cosine.
+_B0, _B1, _OFF = 0.1, 20.0, 0.008
+_F0 = np.cos(_OFF / (1 + _OFF) * np.pi / 2) ** 2
+CLOCKS = {
+    "linear": (
+        lambda u: np.expm1(_B0 * u + 0.5 * (_B1 - _B0) * u**2),
+        lambda t: (np.sqrt(_B0**2 + 2 * (_B1 - _B0) * np.log1p(t)) - _B0) / (_B1 - _B0),
+    ),
+    "cosine": (
+        lambda u: 1 / (np.cos((u + _OFF) / (1 + _OFF) * np.pi / 2) ** 2 / _F0) - 1,
+        lambda t: (1 + _OFF) * 2 / np.pi * np.arccos(np.sqrt(_F0 / (1 + t))) - _OFF,
+    ),
+}
+
+
+def _clock_grid(name, n, t_min, t_max):
+    """n VE times evenly spaced in the schedule's clock u, from t_min to t_max; and the u's."""
+    t_of_u, u_of_t = CLOCKS[name]
+    u = np.linspace(u_of_t(t_min), u_of_t(t_max), n)
+    return t_of_u(u), u
+
+
+def test_continuous_bound_sees_only_the_schedule_end_points_and_discrete_bounds_see_more():
+    """Kingma et al. 2021 (VDM) §5: at the same end points the continuous bound is one integral
+    whatever the schedule, while the N-step DDPM bound (sigma^2 = beta-tilde: a Riemann sum of it)
+    depends on the visited times and comes down to it as N grows. A Gaussian pop, so Gauss-Hermite
+    with 3 nodes is exact; the wrong continuous bound, the integrand per unit of the schedule's
+    clock u (no dt/du), differs between schedules, so the test can see schedule dependence."""
+    t_min, t_max = 1e-2, 1e2
+    gauss = Gauss(_f([0.5]), _f(0.8))
+    eps_model = schedules.eps_model_from_denoiser(gauss.denoiser)
+    y, rule = jnp.array([1.1]), elbo.eps_quadrature(3)
+    prior = gauss_logp(0.0, 1 + t_max - 0.8, 0.8)  # N(0, 1 + t_max): DDPM's N(0, 1) in z units
+    cont, wrong = {}, {}
+    for name in CLOCKS:
+        ts, u = _clock_grid(name, 2001, t_min, t_max)
+        np.testing.assert_allclose([ts[0], ts[-1]], [t_min, t_max], rtol=1e-12)
+        ts = jnp.asarray(ts)
+        b = elbo.continuous_elbo(
+            gauss.denoiser, prior, y, ts, rule, decoder_var=t_min / (1 + t_min)
+        )
+        cont[name] = float(b.total)
+        t = np.asarray(ts)  # E||y - yhat||^2 for N(m, s2): (t^2 (y - m)^2 + s2^2 t) / (s2 + t)^2
+        mse = (t**2 * 0.6**2 + 0.8**2 * t) / (0.8 + t) ** 2
+        wrong[name] = float(np.trapezoid(mse / (2 * t**2), u))
+    assert abs(cont["linear"] - cont["cosine"]) < 1e-5  # measured 5e-7
+    assert abs(wrong["linear"] - wrong["cosine"]) > 1.0  # the wrong weight sees the schedule
+    gaps = {name: [] for name in CLOCKS}
+    for N in (30, 300):
+        disc = {}
+        for name in CLOCKS:
+            ab = schedules.alphabar_from_ve_time(jnp.asarray(_clock_grid(name, N, t_min, t_max)[0]))
+            betas = 1 - ab / jnp.concatenate([jnp.ones(1), ab[:-1]])
+            disc[name] = float(elbo.ddpm_elbo(eps_model, y, betas, rule, sigma2="beta_tilde").total)
+            gaps[name].append(disc[name] - cont[name])
+        assert abs(disc["linear"] - disc["cosine"]) > 1e-2  # far beyond the quadrature error
+    for name in CLOCKS:  # above the integral; 10x the steps shrink the excess 13x (order 1.1)
+        g30, g300 = gaps[name]
+        assert 0 < g300 < g30 and 7 < g30 / g300 < 16, (name, g30, g300)
+
+
 # ------------------------------------------------------------------ M13: the probability-flow ODE
 
 

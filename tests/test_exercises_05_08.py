@@ -56,6 +56,40 @@ def test_nb06_bits_per_dim_check():
         nb06.check_bits_per_dim(250 / (64 * np.log(2)) - 3.0, 250.0, 64, 2 / 16)
 
 
+def _log_t_trapezoid(integrand):
+    """A student's quadrature: the trapezoid rule in u = ln t of integrand(mmse, t) dt/du."""
+
+    def mutual_information(mmse, t0, T, n=4001):
+        u = np.linspace(np.log(t0), np.log(T), n)
+        t = np.exp(u)
+        return np.trapezoid(integrand(mmse, t), u)
+
+    return mutual_information
+
+
+def test_nb06_mutual_information_check():
+    """Ex. 3: the I-MMSE integral as a function, called on Gaussians it has not seen. The right
+    quadrature passes; each typical mistake, computed by quadrature (not by the check's closed
+    forms), fails and is named."""
+    from diffcourse.exercises import nb06
+
+    nb06.check_mutual_information(_log_t_trapezoid(lambda m, t: m(t) / (2 * t**2) * t))
+    mistakes = [
+        (lambda m, t: m(t) / t**2 * t, "the 1/2 is missing"),
+        (lambda m, t: m(t) / (2 * t) * t, "mmse\\(t\\)/\\(2t\\)"),  # t where t^2 belongs
+        (lambda m, t: m(t) / (2 * t**2), "Jacobian, dt = t du"),  # ln t without dt = t du
+        (lambda m, t: -m(t) / (2 * t**2) * t, "minus the integral"),
+    ]
+    for integrand, message in mistakes:
+        with pytest.raises(ExerciseError, match=message):
+            nb06.check_mutual_information(_log_t_trapezoid(integrand))
+    with pytest.raises(ExerciseError, match="expected") as err:  # 1% off: no mistake named
+        nb06.check_mutual_information(lambda m, t0, T: 1.01 * nb06._mi_gaussian(m, t0, T))
+    assert "On every case" not in str(err.value)
+    with pytest.raises(ExerciseError, match="raised"):
+        nb06.check_mutual_information(lambda m, t0, T: m.s2[5])  # a crash names its case
+
+
 def test_nb07_checks():
     from diffcourse.exercises import nb07
 

@@ -208,3 +208,30 @@ def test_scores_agree_with_autodiff_of_the_gaussian_marginal():
 
 def stats_logpdf(x, mean, var):
     return -0.5 * (x - mean) ** 2 / var - 0.5 * jnp.log(2 * jnp.pi * var)
+
+
+@pytest.mark.parametrize("ab", ALPHABARS)
+def test_eps_model_from_denoiser_is_the_gaussian_eps_posterior_mean(ab):
+    """For pop = N(m, s2 I): x_t = sqrt(ab) y + sqrt(1-ab) eps is jointly Gaussian with eps, so
+    E[eps | x_t] = sqrt(1-ab) (x_t - sqrt(ab) m) / (ab s2 + 1 - ab), written here in DDPM terms
+    without the bridge; eps_model_from_denoiser of the VE denoiser E[y | z] must equal it."""
+    m, s2 = jnp.array([0.4, -1.0, 2.0]), 0.7
+    denoiser = lambda z, t: m + s2 / (s2 + t) * (z - m)  # E[y | z(t) = z], t the VE time
+    eps_model = S.eps_model_from_denoiser(denoiser)
+    x = jax.random.normal(jax.random.key(5), (3,)) * 2.0
+    want = np.sqrt(1 - ab) * (np.asarray(x) - np.sqrt(ab) * np.asarray(m)) / (ab * s2 + 1 - ab)
+    np.testing.assert_allclose(np.asarray(eps_model(x, ab)), want, rtol=1e-12)
+    np.testing.assert_allclose(np.asarray(jax.jit(eps_model)(x, ab)), want, rtol=1e-12)
+    # a plausible wrong bridge (z = x_t, no 1/sqrt(ab)) is far from it: the test has power
+    t = float(S.ve_time(ab))
+    wrong = (np.asarray(x) - np.asarray(denoiser(x, t))) / np.sqrt(t)
+    assert np.abs(wrong - want).max() > 1e-2
+
+
+def test_eps_model_from_denoiser_rejects_bad_input():
+    with pytest.raises(ValueError, match="denoiser"):
+        S.eps_model_from_denoiser(3.0)
+    eps_model = S.eps_model_from_denoiser(lambda z, t: 0.0 * z)
+    for bad in (1.0, 0.0, 1.5, np.array([0.5, 1.0])):  # at alphabar = 1 the VE time is 0
+        with pytest.raises(ValueError, match="alphabar"):
+            eps_model(np.zeros(2), bad)

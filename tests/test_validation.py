@@ -884,6 +884,14 @@ MATH = {
                 st.one_of(bad_data, _arrays((2,))),
             )
         ],
+        "eps_model_from_denoiser": [
+            ("denoiser", schedules.eps_model_from_denoiser, bad_callable),
+            (
+                "alphabar",
+                lambda v: schedules.eps_model_from_denoiser(DEN)(np.zeros(2), v),
+                bad_unit_array,
+            ),
+        ],
     },
     elbo: {
         "eps_quadrature": [

@@ -1,8 +1,9 @@
 """Exercise checks for notebook 06: the VAE view, likelihood and schedules."""
 
+import jax.numpy as jnp
 import numpy as np
 
-from diffcourse.exercises._check import ExerciseError, check_close
+from diffcourse.exercises._check import ExerciseError, check_close, check_function
 
 
 def check_ve_time(answer, alphabar):
@@ -36,9 +37,88 @@ def check_bits_per_dim(answer, nll, d, bin_width):
     )
 
 
-def check_entropy_bits(answer):
-    r"""Exercise 3: the entropy of the pop on three points with weights (1/2, 1/4, 1/4), in bits (1.5),
-    computed by the I-MMSE integral; the quadrature reaches it to about 1e-8."""
-    if np.isclose(float(answer), 1.5 * np.log(2), atol=1e-5):
-        raise ExerciseError("entropy: that is in nats; divide by ln 2 for bits.")
-    return check_close(answer, 1.5, what="H = 1.5 bits from the I-MMSE integral", atol=1e-6)
+class _GaussianMMSE:
+    r"""The minimum mean-square error of :math:`y\sim\mathcal N(0, \mathrm{diag}(s_1^2..s_d^2))`
+    at VE time t: :math:`\sum_i s_i^2 t/(s_i^2+t)` (elementwise in ``t``, any array shape)."""
+
+    def __init__(self, s2):
+        self.s2 = np.asarray(s2, dtype=float)
+        self.__name__ = "mmse of N(0, diag(" + ", ".join(f"{v:g}" for v in self.s2) + "))"
+
+    def __call__(self, t):
+        t = jnp.asarray(t)[..., None]
+        return jnp.sum(self.s2 * t / (self.s2 + t), axis=-1)
+
+
+def _mi_gaussian(mmse, t0, T):
+    """The I-MMSE integral in closed form: sum_i (1/2) ln((1 + s_i^2/t0) / (1 + s_i^2/T))."""
+    s2 = mmse.s2
+    return 0.5 * np.sum(np.log1p(s2 / t0) - np.log1p(s2 / T))
+
+
+def _mi_over_t(mmse, t0, T):  # a mistake: mmse/(2t) dt, the weight with t where t^2 belongs
+    s2 = mmse.s2
+    return 0.5 * np.sum(s2 * np.log((s2 + T) / (s2 + t0)))
+
+
+def _mi_no_jacobian(mmse, t0, T):  # a mistake: mmse/(2t^2) integrated in u = ln t, no dt = t du
+    s2 = mmse.s2  # 1/(t^2 (a + t)) = 1/(a t^2) - 1/(a^2 t) + 1/(a^2 (a + t)), a = s^2
+    return 0.5 * np.sum(1 / t0 - 1 / T + (np.log((s2 + T) / (s2 + t0)) - np.log(T / t0)) / s2)
+
+
+_MI_MISTAKES = [
+    (
+        lambda m, t0, T: 2 * _mi_gaussian(m, t0, T),
+        "twice the integral: the weight is 1/(2 t^2); the 1/2 is missing.",
+    ),
+    (
+        lambda m, t0, T: 0.5 * _mi_gaussian(m, t0, T),
+        "half the integral: the weight is 1/(2 t^2), with one 1/2, not two.",
+    ),
+    (
+        lambda m, t0, T: -_mi_gaussian(m, t0, T),
+        "minus the integral: the integrand mmse/(2t^2) is positive, so is I.",
+    ),
+    (_mi_over_t, "the integral of mmse(t)/(2t): the weight is 1/(2 t^2), t squared."),
+    (
+        _mi_no_jacobian,
+        "the integral of mmse(t)/(2t^2) d(ln t): in u = ln t the integrand needs its Jacobian, dt = t du.",
+    ),
+]
+
+
+def check_mutual_information(mi_fn):
+    r"""Exercise 3: ``mi_fn(mmse, t0, T)`` returns the I-MMSE integral (M7; Guo, Shamai & Verdú 2005)
+
+    .. math:: I(y; z(t_0)) - I(y; z(T)) = \int_{t_0}^{T}\frac{\mathrm{mmse}(t)}{2t^2}\,dt,
+
+    for a function ``mmse(t)`` (elementwise in an array of times). Called on Gaussian populations
+    :math:`\mathcal N(0, \mathrm{diag}(s_i^2))` the notebook has not used, whose integral is
+    :math:`\sum_i\tfrac12\ln\frac{1+s_i^2/t_0}{1+s_i^2/T}`, within a relative 1e-5. A wrong answer
+    that matches a typical mistake on every case (a factor 2, the sign, 1/t for 1/t^2, the ln t
+    substitution without its Jacobian) is named."""
+    cases = [
+        (_GaussianMMSE([2.0]), 1e-3, 1e3),
+        (_GaussianMMSE([0.3] * 5), 0.05, 1e5),
+        (_GaussianMMSE([0.01, 1.0, 25.0]), 1e-4, 1e6),
+    ]
+    try:
+        check_function(
+            mi_fn, cases, _mi_gaussian, what="the I-MMSE integral of mmse(t)/(2t^2)", rtol=1e-5
+        )
+    except ExerciseError as err:
+        hint = _named_mistake(mi_fn, cases)
+        if hint is None:
+            raise
+        raise ExerciseError(f"{err}. On every case your answer is {hint}") from None
+
+
+def _named_mistake(fn, cases):
+    try:
+        got = [float(np.asarray(fn(*args), dtype=float)) for args in cases]
+    except Exception:  # a crash or a wrong shape: check_function's message says it
+        return None
+    for wrong, hint in _MI_MISTAKES:
+        if all(np.isclose(g, wrong(*args), rtol=1e-3) for g, args in zip(got, cases, strict=True)):
+            return hint
+    return None
