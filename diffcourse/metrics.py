@@ -12,7 +12,9 @@ seconds; the fitted weights ship with the package) provides a feature space and 
 - **confidence**: the mean over images of the top class probability (sharp, recognisable digits);
 - **class entropy**: the entropy (nats) of the histogram of predicted classes; :math:`\ln 10\approx 2.30`
   when all ten digits are equally frequent (mode coverage);
-- **memorisation**: the distance of each image to its nearest training image in pixel space.
+- **memorisation**: the distance of each image to its nearest training image in pixel space
+  (:func:`nearest_neighbour_distance`, which also takes points (n, d) and returns the index), and
+  :func:`memorised_fraction`, calibrated against fresh data.
 
 :func:`evaluate` returns all of them; :func:`heldout_reference` the same numbers for the held-out
 real split, the scale every generated figure is read against.
@@ -238,15 +240,32 @@ def class_entropy(probs):
     return float(-np.sum(h * np.log(h)))
 
 
-def nearest_neighbour_distance(images, train):
-    """Pixel-space distance of each image to its nearest image in ``train``: shape (n,)."""
-    a, b = _images(images), _images(train, "train")
-    if a.shape[1:] != b.shape[1:]:
-        raise _validate.fail("train", f"images of the same size as images {a.shape[1:]}", b.shape)
-    a = a.reshape(len(a), -1).astype(np.float64)
-    b = b.reshape(len(b), -1).astype(np.float64)
+def _batch(name, x):
+    """``x`` (n, ...) as float64 (n, d), each item flattened: numeric, finite, n >= 1, d >= 1."""
+    a = _validate.array(name, x, min_ndim=2)
+    if a.ndim < 2 or a.shape[0] == 0 or a[0].size == 0:
+        raise _validate.fail(name, "a non-empty batch (n, ...) of points or images", a.shape)
+    return a.reshape(len(a), -1).astype(np.float64)
+
+
+def nearest_neighbour_distance(x, train, *, index: bool = False):
+    r"""Euclidean distance of each item of ``x`` to its nearest item of ``train``: shape (n,).
+
+    ``x`` (n, ...) and ``train`` (N, ...) are batches of points (n, d) or images (n, H, W), compared
+    flattened (items of the same size). With ``index=True`` returns ``(distance, index)``, ``index``
+    (n,) the position in ``train`` of each nearest item (``train[index]`` are the nearest training
+    images). :math:`\|a-b\|^2 = \|a\|^2+\|b\|^2-2a\cdot b` in float64, one matrix product.
+    """
+    a, b = _batch("x", x), _batch("train", train)
+    index = _validate.flag("index", index)
+    if a.shape[1] != b.shape[1]:
+        raise ValueError(
+            f"x and train must hold items of the same size; got x {np.shape(x)}, train {np.shape(train)}"
+        )
     d2 = (a**2).sum(1)[:, None] + (b**2).sum(1)[None, :] - 2.0 * a @ b.T
-    return np.sqrt(np.maximum(d2.min(axis=1), 0.0))
+    k = np.argmin(d2, axis=1)
+    dist = np.sqrt(np.maximum(d2[np.arange(len(a)), k], 0.0))
+    return (dist, k) if index else dist
 
 
 def evaluate(images, *, reference=None, train=None, clf=None):
@@ -262,7 +281,7 @@ def evaluate(images, *, reference=None, train=None, clf=None):
     train = data.load_digits("train")[0] if train is None else _images(train, "train")
     reference = train if reference is None else _images(reference, "reference", clf=clf)
     probs = probabilities(images, clf)
-    nn = nearest_neighbour_distance(images, train)
+    nn = nearest_neighbour_distance(images, train)  # both (n, H, W) float32, checked above
     return {
         "fd": frechet_distance(features(images, clf), features(reference, clf)),
         "confidence": confidence(probs),
@@ -280,13 +299,6 @@ def heldout_reference():
     return evaluate(data.load_digits("heldout")[0])
 
 
-def _nn_distance(x, train):
-    x = np.asarray(x, np.float64).reshape(len(x), -1)
-    train = np.asarray(train, np.float64).reshape(len(train), -1)
-    d2 = (x**2).sum(1)[:, None] + (train**2).sum(1)[None, :] - 2.0 * x @ train.T
-    return np.sqrt(np.maximum(d2.min(axis=1), 0.0))
-
-
 def memorised_fraction(samples, train, reference, q: float = 0.05) -> float:
     r"""Memorisation, calibrated: the fraction of ``samples`` closer to their nearest training point
     than the ``q``-quantile of the nearest-training distances of ``reference`` (fresh data the model
@@ -296,8 +308,8 @@ def memorised_fraction(samples, train, reference, q: float = 0.05) -> float:
         if np.ndim(a) < 2 or len(a) < 1:
             raise _validate.fail(name, "a non-empty batch (n, ...)", f"shape {np.shape(a)}")
     _validate.real("q", q, low=0.0, high=1.0, low_open=True, high_open=True)
-    threshold = np.quantile(_nn_distance(reference, train), q)
-    return float(np.mean(_nn_distance(samples, train) < threshold))
+    threshold = np.quantile(nearest_neighbour_distance(reference, train), q)
+    return float(np.mean(nearest_neighbour_distance(samples, train) < threshold))
 
 
 def gaussian_baseline(train, n: int, seed: int = 0):
@@ -313,3 +325,45 @@ def gaussian_baseline(train, n: int, seed: int = 0):
         flat.mean(0), np.cov(flat, rowvar=False), size=n, method="eigh"
     )
     return draws.reshape(n, *train.shape[1:]).astype(np.float32)
+
+
+SCORES = ("fd", "confidence", "class_entropy")
+LABELS = {"fd": "FD", "confidence": "confidence", "class_entropy": "class entropy"}
+
+
+def score_over_seeds(make, seeds=(0, 1, 2), **evaluate_kw):
+    r"""Score a sampler over seeds: :func:`evaluate` of ``make(seed)`` (images (n, H, W)) for each
+    of ``seeds``. Returns ``{metric: (mean, sd)}`` for FD, confidence and class entropy, the SD over
+    seeds with ``ddof = 0`` (a row of :func:`format_table`). ``evaluate_kw`` go to :func:`evaluate`."""
+    if not callable(make):
+        raise _validate.fail("make", "a function seed -> images (n, H, W)", repr(make))
+    seeds = _validate.ints("seeds", seeds, minimum=0)
+    rows = [evaluate(np.asarray(make(seed)), **evaluate_kw) for seed in seeds]
+    return {
+        k: (float(np.mean([r[k] for r in rows])), float(np.std([r[k] for r in rows])))
+        for k in SCORES
+    }
+
+
+def format_table(rows) -> str:
+    """The text table of ``rows``, ``{name: {metric: (mean, sd)}}`` (rows of
+    :func:`score_over_seeds`): one line per row, ``mean ± sd`` to two decimals per metric."""
+    if not isinstance(rows, dict) or not rows:
+        raise _validate.fail(
+            "rows", "a non-empty dict {name: {metric: (mean, sd)}}", repr(rows)[:200]
+        )
+    keys = None
+    for row in rows.values():
+        ok = isinstance(row, dict) and row and all(np.shape(v) == (2,) for v in row.values())
+        if not ok or (keys is not None and list(row) != keys):
+            raise _validate.fail(
+                "rows", "a dict of rows {metric: (mean, sd)} with the same metrics", repr(row)[:200]
+            )
+        keys = list(row)
+    width = max(len(str(name)) for name in rows) + 2
+    lines = [f"{'':{width}s}" + "".join(f" {LABELS.get(k, k):>13s}  " for k in keys)]
+    for name, row in rows.items():
+        lines.append(
+            f"{name!s:{width}s}" + "".join(f" {m:6.2f} ± {s:4.2f}  " for m, s in row.values())
+        )
+    return "\n".join(line.rstrip() for line in lines)

@@ -146,20 +146,31 @@ def test_save_load_round_trip_and_corrupt_file(tmp_path):
         ddpm.load(path)
 
 
-def test_shipped_checkpoint_quality():
-    """297 samples (the held-out split's size, so both FDs carry the same finite-sample bias),
-    DDIM 25 steps, key 1: confidence >= 0.9, class entropy >= 2.2 nats, FD <= 2 x the held-out
-    real split's, and no sample a copy of a training image."""
+def test_shipped_checkpoint_quality_and_the_bar_fails_the_pixel_gaussian():
+    """Notebook 08's quality bar on 297 samples (the held-out split's size, so both FDs carry the
+    same finite-sample bias), DDIM 25 steps, key 1: FD <= 1.2 x the held-out real digits' FD
+    (measured ratio 0.90), confidence >= 0.95 (held-out 0.99), class entropy >= 2.2 nats, and a
+    calibrated memorised fraction below 0.1 (held-out digits score 0.05 by construction; notebook
+    08 measured 0.013). The bar has power: the full-covariance pixel Gaussian fails it on 3 seeds
+    (FD measured 11.3-12.5 against a bar of 8.1, confidence 0.89; it passes the old bar of 2x)."""
+    train, held = dc.data.images.load_digits("train")[0], dc.data.images.load_digits("heldout")[0]
+    ref = dc.metrics.heldout_reference()
+    bar = 1.2 * ref["fd"]
+    for seed in range(3):
+        gauss = dc.metrics.evaluate(dc.metrics.gaussian_baseline(train, 297, seed))
+        assert gauss["fd"] > bar and gauss["confidence"] < 0.95, gauss
     model, meta = ddpm.load()
     assert meta["image_shape"] == [8, 8, 1]
     x = np.asarray(ddpm.sample(jax.random.key(1), model, 297, setting="ddim", steps=25))[..., 0]
-    got, ref = dc.metrics.evaluate(x), dc.metrics.heldout_reference()
+    got = dc.metrics.evaluate(x)
+    memorised = dc.metrics.memorised_fraction(x, train, held)
     print(
         f"shipped model: confidence {got['confidence']:.3f} (held-out {ref['confidence']:.3f}), "
         f"class entropy {got['class_entropy']:.3f} nats (held-out {ref['class_entropy']:.3f}), "
-        f"FD {got['fd']:.2f} (held-out {ref['fd']:.2f}, ratio {got['fd'] / ref['fd']:.2f})"
+        f"FD {got['fd']:.2f} (held-out {ref['fd']:.2f}, ratio {got['fd'] / ref['fd']:.2f}), "
+        f"memorised fraction {memorised:.3f}"
     )
-    assert got["confidence"] >= 0.9
+    assert got["fd"] <= bar
+    assert got["confidence"] >= 0.95
     assert got["class_entropy"] >= 2.2
-    assert got["fd"] <= 2.0 * ref["fd"]
-    assert got["nn_min"] > 0.3
+    assert memorised < 0.1

@@ -69,8 +69,7 @@ def test_samples_have_the_component_weights(trained, float32, lam):
         jax.random.PRNGKey(7), result.ema_model, z_T, ts, step=dc.samplers.euler, lam=lam
     )
     y = np.asarray(y)
-    d2 = ((y[:, None, :] - np.asarray(pop.means)) ** 2).sum(-1)
-    k = np.argmin(d2, axis=1)
+    k = np.asarray(dc.populations.nearest_component(pop, jnp.asarray(y)))
     fraction = np.bincount(k, minlength=8) / n
     print(f"lam={lam}: fractions {np.round(fraction, 3)}")
     assert np.abs(fraction - WEIGHTS).max() < TOL, fraction

@@ -61,6 +61,45 @@ def test_classifier_confidence_entropy_memorisation(digits):
     assert np.median(metrics.nearest_neighbour_distance(held, train)) > 1.0
 
 
+def test_nearest_neighbour_of_points_and_images_against_brute_force(digits):
+    """Points (n, d) and images (n, H, W) alike, against a brute-force loop; the index picks the
+    nearest item (a training image's own index), and items of another size are refused."""
+    train, held, _ = digits
+    rng = np.random.default_rng(2)
+    x, pts = rng.standard_normal((30, 3)), rng.standard_normal((50, 3))
+    brute = np.array([np.linalg.norm(pts - p, axis=1) for p in x])
+    dist, k = metrics.nearest_neighbour_distance(x, pts, index=True)
+    np.testing.assert_array_equal(k, brute.argmin(1))
+    np.testing.assert_allclose(dist, brute.min(1), rtol=1e-10)
+    np.testing.assert_allclose(metrics.nearest_neighbour_distance(x, pts), dist, rtol=0)
+    dist, k = metrics.nearest_neighbour_distance(train[[5, 700, 1499]], train, index=True)
+    np.testing.assert_array_equal(k, [5, 700, 1499])
+    brute = np.linalg.norm(held[:4, None] - train[None], axis=(2, 3))
+    dist, k = metrics.nearest_neighbour_distance(held[:4], train, index=True)
+    np.testing.assert_array_equal(k, brute.argmin(1))
+    np.testing.assert_allclose(dist, brute.min(1), rtol=1e-5)
+    with pytest.raises(ValueError, match="same size"):
+        metrics.nearest_neighbour_distance(x, train)
+
+
+def test_score_over_seeds_and_format_table(digits):
+    """Mean and SD (ddof 0) over seeds of evaluate's scores, and the printed table."""
+    train, held, _ = digits
+    make = lambda s: held[s * 100 : s * 100 + 97]
+    row = metrics.score_over_seeds(make, seeds=(0, 1))
+    each = [metrics.evaluate(make(s)) for s in (0, 1)]
+    for k in ("fd", "confidence", "class_entropy"):
+        values = [e[k] for e in each]
+        assert row[k] == pytest.approx((np.mean(values), np.std(values)), rel=1e-12)
+    text = metrics.format_table({"held-out": row, "again": row})
+    lines = text.splitlines()
+    assert len(lines) == 3 and lines[0].split() == ["FD", "confidence", "class", "entropy"]
+    m, s = row["fd"]
+    assert f"{m:6.2f} ± {s:4.2f}" in lines[1] and lines[1].startswith("held-out")
+    with pytest.raises(ValueError, match="rows"):
+        metrics.format_table({"a": {"fd": (1.0, 0.0)}, "b": {"confidence": (1.0, 0.0)}})
+
+
 def test_bad_input():
     with pytest.raises(ValueError, match="same k"):
         metrics.frechet_distance(np.zeros((5, 3)), np.zeros((5, 4)))

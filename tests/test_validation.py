@@ -361,12 +361,39 @@ TABLE = {
         "confidence": [("probs", metrics.confidence, bad_probs)],
         "class_entropy": [("probs", metrics.class_entropy, bad_probs)],
         "nearest_neighbour_distance": [
-            ("images", lambda v: metrics.nearest_neighbour_distance(v, IMAGES), _images()),
+            (
+                "x",
+                lambda v: metrics.nearest_neighbour_distance(v, IMAGES),
+                st.one_of(_images(), _arrays((8, 8))),
+            ),
             (
                 "train",
                 lambda v: metrics.nearest_neighbour_distance(IMAGES, v),
                 st.one_of(_images(), _arrays((3, 4, 4))),
             ),
+            (
+                "index",
+                lambda v: metrics.nearest_neighbour_distance(IMAGES, IMAGES, index=v),
+                bad_flag,
+            ),
+        ],
+        "score_over_seeds": [
+            ("make", lambda v: metrics.score_over_seeds(v), bad_callable),
+            (
+                "seeds",
+                lambda v: metrics.score_over_seeds(lambda s: IMAGES, seeds=v),
+                st.sampled_from([(), (-1,), (0.5,), "01", 3, None, (True,)]),
+            ),
+        ],
+        "format_table": [
+            (
+                "rows",
+                metrics.format_table,
+                st.one_of(
+                    junk,
+                    st.sampled_from([{}, {"a": 1.0}, {"a": {"fd": 1.0}}, {"a": {}}]),
+                ),
+            )
         ],
         "memorised_fraction": [
             (

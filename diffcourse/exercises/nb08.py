@@ -6,7 +6,7 @@ that calls it shows only the printed line."""
 import jax
 import numpy as np
 
-from diffcourse.exercises._check import check_close
+from diffcourse.exercises._check import check_close, check_function
 
 
 def _points():
@@ -57,3 +57,70 @@ def check_frechet_1d(fd_fn):
     got = [float(fd_fn(*p)) for p in pairs]
     expected = [(a - c) ** 2 + (b - d) ** 2 for a, b, c, d in pairs]
     check_close(got, expected, what="the 1-D Fréchet distance", rtol=1e-12, atol=1e-12)
+
+
+def _ddim_reference(z, yhat, t, s, eta, xi):
+    """The package's generalised DDIM step (``samplers.ddim`` with ``lam = eta``) for a constant
+    denoiser ``D = yhat``, in float64."""
+    from diffcourse import samplers
+
+    with jax.enable_x64(True):
+        yh = jax.numpy.asarray(yhat, jax.numpy.float64)
+        out = samplers.ddim(lambda z, t: yh, jax.numpy.asarray(z, jax.numpy.float64), t, s, eta, xi)
+        return np.asarray(out, np.float64)
+
+
+def check_ddim_eta_step(step_fn):
+    r"""Exercise 4: ``step_fn(z, yhat, t, s, eta, xi)`` is the generalised DDIM step in VE
+    coordinates, :math:`v = \eta^2 s(t-s)/t`, :math:`z_s = \hat y + \sqrt{s-v}\,(z-\hat y)/\sqrt t + \sqrt v\,\xi`
+    (Song et al. 2021, eq. 12 and 16, through the bridge).
+
+    Two checks on inputs chosen here: (1) against ``diffcourse.samplers.ddim`` with ``lam = eta``
+    at eta = 0, 0.5, 1 (to 1e-10); (2) at eta = 1 the step's mean (``xi = 0``) and variance (the
+    squared coefficient of ``xi``), carried to the DDPM scale :math:`x = z\sqrt{\bar\alpha}`,
+    :math:`\bar\alpha = 1/(1+t)`, equal the closed-form posterior
+    :math:`q(x_s\mid x_t, x_0 = \hat x_0)` of Ho et al. 2020, eq. 6-7:
+    :math:`\tilde\mu = \frac{\sqrt{\bar\alpha_s}\,\beta}{1-\bar\alpha_t}x_0 + \frac{\sqrt{a}\,(1-\bar\alpha_s)}{1-\bar\alpha_t}x_t`,
+    :math:`\tilde\beta = \frac{1-\bar\alpha_s}{1-\bar\alpha_t}\beta`, with :math:`a = \bar\alpha_t/\bar\alpha_s`, :math:`\beta = 1-a`."""
+    k1, k2, k3 = jax.random.split(jax.random.key(84), 3)
+    z = np.asarray(jax.random.normal(k1, (6,)), np.float64) * 3.0
+    yhat = np.asarray(jax.random.normal(k2, (6,)), np.float64)
+    xi = np.asarray(jax.random.normal(k3, (6,)), np.float64)
+    times = ((4.0, 1.5), (30.0, 0.2), (0.5, 0.1))
+    cases = [(z, yhat, t, s, eta, xi) for t, s in times for eta in (0.0, 0.5, 1.0)]
+    check_function(
+        step_fn,
+        cases,
+        _ddim_reference,
+        what="the generalised DDIM step against samplers.ddim with lam = eta",
+        rtol=1e-10,
+        atol=1e-12,
+    )
+    means, variances, mu_q, var_q = [], [], [], []
+    for t, s in times:
+        m = np.asarray(step_fn(z, yhat, t, s, 1.0, np.zeros_like(xi)), np.float64)
+        coef = np.asarray(step_fn(z, yhat, t, s, 1.0, np.ones_like(xi)), np.float64) - m
+        ab_t, ab_s = 1 / (1 + t), 1 / (1 + s)
+        a = ab_t / ab_s
+        beta = 1 - a
+        x_t = np.sqrt(ab_t) * z
+        means.append(np.sqrt(ab_s) * m)
+        variances.append(ab_s * coef**2)
+        mu_q.append(
+            np.sqrt(ab_s) * beta / (1 - ab_t) * yhat + np.sqrt(a) * (1 - ab_s) / (1 - ab_t) * x_t
+        )
+        var_q.append(np.full_like(z, (1 - ab_s) / (1 - ab_t) * beta))
+    check_close(
+        np.array(means),
+        np.array(mu_q),
+        what="at eta = 1 the mean of x_s is the DDPM posterior mean of q(x_s | x_t, x0)",
+        rtol=1e-10,
+        atol=1e-12,
+    )
+    check_close(
+        np.array(variances),
+        np.array(var_q),
+        what="at eta = 1 the variance of x_s is the DDPM posterior variance beta-tilde",
+        rtol=1e-10,
+        atol=1e-12,
+    )

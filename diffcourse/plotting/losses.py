@@ -99,3 +99,16 @@ def make_figures(outdir) -> list:
     fig.tight_layout()
     written.append(plotting.savefig(fig, outdir / "losses_learned_vs_exact.png"))
     return written
+
+
+def loss_curve(ax, history, floor=None, *, ylim=None, label="loss"):
+    r"""The training loss against the step from a :func:`diffcourse.train.fit` ``history`` (its
+    ``"step"`` and ``"loss"`` arrays), thin and translucent so the Monte Carlo spread shows;
+    ``floor``: the irreducible loss :math:`L^*`, drawn dashed. Draws only."""
+    ax.plot(history["step"], history["loss"], lw=0.5, alpha=0.4, label=label)
+    if floor is not None:
+        ax.axhline(floor, color="k", ls="--", label="$L^*$")
+    ax.set(xlabel="step")
+    if ylim is not None:
+        ax.set_ylim(*ylim)
+    ax.legend()
