@@ -330,17 +330,20 @@ def primer(tmp_path_factory):
     return {k: grading.grade(d / k)["notebooks"][0] for k in ("course", "fresh", "seeded")}
 
 
+@pytest.mark.course  # a real notebook's kernel (15 s): run with the course tier
 def test_primer_as_written_grades_100(primer):
     entry = primer["course"]
     assert entry["errors"] == [] and entry["total"] == 3 and entry["score"] == 1.0
 
 
+@pytest.mark.course  # a real notebook's kernel (15 s): run with the course tier
 def test_primer_fresh_student_copy_grades_0_not_attempted(primer):
     entry = primer["fresh"]
     assert entry["errors"] == [] and entry["score"] == 0.0
     assert [e["status"] for e in entry["exercises"]] == ["not attempted"] * 3
 
 
+@pytest.mark.course  # a real notebook's kernel (15 s): run with the course tier
 def test_primer_seeded_mistake_fails_exactly_that_exercise(primer):
     entry = primer["seeded"]
     assert [e["status"] for e in entry["exercises"]] == ["passed", "failed", "passed"]
