@@ -284,3 +284,53 @@ def eps_model_from_denoiser(denoiser):
     ``eqx.filter_jit`` compiles once per population structure."""
     b.function("denoiser", denoiser)
     return jax.tree_util.Partial(_eps_of_denoiser, denoiser)
+
+
+# ----------------------------------------------------------------------- schedules as clocks
+
+# A schedule in continuous time is a clock u in [0, 1] and the VE time t(u) it visits:
+# Song et al. 2021's continuous linear schedule (App. B: beta(u) = b0 + (b1 - b0) u, so
+# alphabar(u) = exp(-b0 u - (b1 - b0) u^2 / 2)) and Nichol & Dhariwal 2021's cosine (eq. 17).
+_LINEAR_B0, _LINEAR_B1, _COSINE_OFFSET = 0.1, 20.0, 0.008
+_F0 = np.cos(_COSINE_OFFSET / (1 + _COSINE_OFFSET) * np.pi / 2) ** 2
+_CLOCKS = {  # name -> (t(u), u(t)), numpy
+    "linear": (
+        lambda u: np.expm1(_LINEAR_B0 * u + 0.5 * (_LINEAR_B1 - _LINEAR_B0) * u**2),
+        lambda t: (
+            (np.sqrt(_LINEAR_B0**2 + 2 * (_LINEAR_B1 - _LINEAR_B0) * np.log1p(t)) - _LINEAR_B0)
+            / (_LINEAR_B1 - _LINEAR_B0)
+        ),
+    ),
+    "cosine": (
+        lambda u: _F0 / np.cos((u + _COSINE_OFFSET) / (1 + _COSINE_OFFSET) * np.pi / 2) ** 2 - 1,
+        lambda t: (
+            (1 + _COSINE_OFFSET) * 2 / np.pi * np.arccos(np.sqrt(_F0 / (1 + t))) - _COSINE_OFFSET
+        ),
+    ),
+}
+
+
+def clock_grid(schedule: str, n: int, t_min, t_max) -> np.ndarray:
+    r"""``n`` VE times from ``t_min`` to ``t_max``, evenly spaced in the clock :math:`u` of a
+    continuous ``schedule``: ``"linear"`` (Song et al. 2021, App. B,
+    :math:`\bar\alpha(u) = e^{-0.1u - 9.95u^2}`) or ``"cosine"`` (Nichol & Dhariwal 2021, eq. 17,
+    :math:`\bar\alpha(u) = f(u)/f(0)`, :math:`f(u) = \cos^2(\frac{u + 0.008}{1.008}\frac\pi2)`);
+    :math:`t = (1-\bar\alpha)/\bar\alpha`. Two schedules with the same ``t_min``, ``t_max`` have
+    the same end points and visit different times in between (notebook 06, Kingma et al. 2021 §5)."""
+    v.choice("schedule", schedule, tuple(_CLOCKS))
+    n = v.integer("n", n, minimum=2)
+    t_min = v.real("t_min", t_min, low=0.0, low_open=True)
+    t_max = v.real("t_max", t_max, low=t_min, low_open=True)
+    t_of_u, u_of_t = _CLOCKS[schedule]
+    return t_of_u(np.linspace(u_of_t(t_min), u_of_t(t_max), n))
+
+
+def betas_from_ve_times(ts):
+    r"""The DDPM betas whose steps visit the VE times ``ts`` (strictly increasing, positive):
+    :math:`\bar\alpha_k = 1/(1+t_k)`, :math:`\bar\alpha_0 = 1`,
+    :math:`\beta_k = 1 - \bar\alpha_k/\bar\alpha_{k-1}` (the inverse of :func:`alphabars`)."""
+    ts = b.data("ts", ts, ndim=1)
+    v.monotone("ts", ts, increasing=True)
+    v.positive("ts", ts)
+    ab = alphabar_from_ve_time(ts)
+    return 1 - ab / jnp.concatenate([jnp.ones(1, ab.dtype), ab[:-1]])

@@ -235,3 +235,35 @@ def test_eps_model_from_denoiser_rejects_bad_input():
     for bad in (1.0, 0.0, 1.5, np.array([0.5, 1.0])):  # at alphabar = 1 the VE time is 0
         with pytest.raises(ValueError, match="alphabar"):
             eps_model(np.zeros(2), bad)
+
+
+def test_clock_grids_are_the_discrete_schedules_in_continuous_time():
+    """The cosine clock is cosine_alphabar at u = k/T (to rounding); the continuous linear
+    schedule is the limit of linear_betas(1000) (beta_k = beta(k/T)/T: within 2% (measured 1.1%) of the discrete
+    VE times from k = 10 on); the grids hit their end points; betas_from_ve_times inverts alphabars."""
+    T = 1000
+    ab = np.asarray(S.cosine_alphabar(jnp.arange(1, T), T), np.float64)  # k = 1 .. T-1
+    want = {"cosine": (1 - ab) / ab}
+    want["linear"] = np.asarray(S.ve_time(S.alphabars(S.linear_betas(T))))[9:]  # k = 10 .. T
+    for name, rtol in [("cosine", 1e-9), ("linear", 2e-2)]:
+        w = want[name]
+        got = S.clock_grid(name, len(w), w[0], w[-1])
+        np.testing.assert_allclose(got[[0, -1]], w[[0, -1]], rtol=1e-12)
+        np.testing.assert_allclose(got, w, rtol=rtol)
+    assert (
+        np.abs(
+            S.clock_grid("linear", 100, 1e-3, 1e3) / S.clock_grid("cosine", 100, 1e-3, 1e3) - 1
+        ).max()
+        > 0.5
+    )
+    for name in ("linear", "cosine"):
+        ts = S.clock_grid(name, 50, 1e-3, 1e3)
+        np.testing.assert_allclose(
+            S.ve_time(S.alphabars(S.betas_from_ve_times(ts))), ts, rtol=1e-10
+        )
+    with pytest.raises(ValueError, match="schedule"):
+        S.clock_grid("sigmoid", 10, 1e-3, 1.0)
+    with pytest.raises(ValueError, match="t_max"):
+        S.clock_grid("linear", 10, 1.0, 0.5)
+    with pytest.raises(ValueError, match="ts"):
+        S.betas_from_ve_times(np.array([1.0, 0.5]))

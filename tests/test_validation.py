@@ -911,6 +911,37 @@ MATH = {
                 st.one_of(bad_data, _arrays((2,))),
             )
         ],
+        "clock_grid": [
+            (
+                "schedule",
+                lambda v: schedules.clock_grid(v, 10, 1e-3, 1.0),
+                st.sampled_from(["sigmoid", None, 1]),
+            ),
+            (
+                "n",
+                lambda v: schedules.clock_grid("linear", v, 1e-3, 1.0),
+                st.sampled_from([1, 0, -2, 2.5, "a"]),
+            ),
+            (
+                "t_min",
+                lambda v: schedules.clock_grid("linear", 10, v, 1.0),
+                st.sampled_from([0.0, -1.0, np.nan, "a"]),
+            ),
+            (
+                "t_max",
+                lambda v: schedules.clock_grid("linear", 10, 1e-3, v),
+                st.sampled_from([1e-4, np.inf, np.nan, "a"]),
+            ),
+        ],
+        "betas_from_ve_times": [
+            (
+                "ts",
+                schedules.betas_from_ve_times,
+                st.sampled_from(
+                    [np.array([1.0, 0.5]), np.array([-1.0, 1.0]), np.zeros((2, 2)), "a"]
+                ),
+            ),
+        ],
         "eps_model_from_denoiser": [
             ("denoiser", schedules.eps_model_from_denoiser, bad_callable),
             (
