@@ -297,7 +297,8 @@ def test_ddpm_prior_term_closed_form():
     np.testing.assert_allclose(terms.L_T, want, rtol=1e-12)
 
 
-# Two schedules as VE time t(u) of their clock u in [0, 1], with the inverse u(t): the continuous
+# Two schedules as VE time t(u) of their clock u in [0, 1], with the inverse u(t), written here
+# independently of schedules.clock_grid (the test compares the two): the continuous
 # linear schedule of Song et al. 2021 (App. B; beta from 0.1 to 20) and Nichol & Dhariwal's cosine.
 _B0, _B1, _OFF = 0.1, 20.0, 0.008
 _F0 = np.cos(_OFF / (1 + _OFF) * np.pi / 2) ** 2
@@ -335,6 +336,8 @@ def test_continuous_bound_sees_only_the_schedule_end_points_and_discrete_bounds_
     for name in CLOCKS:
         ts, u = _clock_grid(name, 2001, t_min, t_max)
         np.testing.assert_allclose([ts[0], ts[-1]], [t_min, t_max], rtol=1e-12)
+        # the package's grid is this one (the clocks here are written independently of it)
+        np.testing.assert_allclose(schedules.clock_grid(name, 2001, t_min, t_max), ts, rtol=1e-12)
         ts = jnp.asarray(ts)
         b = elbo.continuous_elbo(
             gauss.denoiser, prior, y, ts, rule, decoder_var=t_min / (1 + t_min)
