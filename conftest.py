@@ -25,29 +25,25 @@ if "JAX_COMPILATION_CACHE_DIR" not in os.environ:
 os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
 os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES", "-1")
 
-# The unit tests compile some 3,400 small programs, and compiling is about two thirds of their
-# time. In this process only, XLA's CPU backend uses its older loop emitters instead of the new
-# fusion emitters: the same programs (the full suite passes either way, notebooks included)
-# compile about a third faster (a small jitted function: 76 ms against 115 ms; tests/test_samplers.py
-# and tests/test_heat.py: 32 s against 44 s; 2-core AMD EPYC, idle). XLA reads XLA_FLAGS once,
-# when the backend starts, so the flag is set, the backend started and the variable restored:
-# the notebook kernels, the command-line subprocesses and the figures command inherit the
-# unchanged environment and compile as a user's do (where the new emitters run the U-Net
-# faster: notebook 08 took 15 s longer with the flag).
-_user_xla_flags = os.environ.get("XLA_FLAGS")
-os.environ["XLA_FLAGS"] = f"{_user_xla_flags or ''} --xla_cpu_use_fusion_emitters=false".strip()
+# Compiling is about two thirds of the suite's time: the unit tests compile some 3,400 small
+# programs and most notebook cells compile before they compute. For this run, XLA's CPU backend
+# uses its loop emitters instead of its newer fusion emitters (--xla_cpu_use_fusion_emitters=false):
+# the same programs compile about a third faster (a small jitted function: 76 ms against 115 ms;
+# the README command: 1311 passed in 309 s against 372 s; 2-core AMD EPYC, idle). The flag
+# reaches the workers, the nbval kernels and the command-line subprocesses through the
+# environment. Every stored notebook output was made with the default emitters, so nbval
+# compares the two. The tests that run the course as a user does (the figures command byte for
+# byte, every notebook in JupyterLab) get the user's own XLA_FLAGS back: ``tests.helpers.user_environment``.
+_FAST_COMPILE = "--xla_cpu_use_fusion_emitters=false"
+os.environ.setdefault("DIFFCOURSE_USER_XLA_FLAGS", os.environ.get("XLA_FLAGS", ""))
+os.environ["XLA_FLAGS"] = f"{os.environ['DIFFCOURSE_USER_XLA_FLAGS']} {_FAST_COMPILE}".strip()
+
 
 import jax  # noqa: E402
 import pytest  # noqa: E402
-
-jax.devices()  # start the backend now, with the flag
-if _user_xla_flags is None:
-    del os.environ["XLA_FLAGS"]
-else:
-    os.environ["XLA_FLAGS"] = _user_xla_flags
 from hypothesis import settings  # noqa: E402
 
-# Unit tests check mathematics in float64 (STYLE.md habit 6). A test that wants the float32
+# Unit tests check mathematics in float64. A test that wants the float32
 # the networks train in uses the ``float32`` fixture.
 jax.config.update("jax_enable_x64", True)
 

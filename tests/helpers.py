@@ -1,5 +1,7 @@
 """Small helpers shared by several test files (tests/ is on sys.path under pytest)."""
 
+import os
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -20,3 +22,15 @@ def perturb(model, key, scale: float = 0.1):
         jnp.asarray(np.asarray(p) + scale * rng.standard_normal(p.shape), p.dtype) for p in leaves
     ]
     return eqx.combine(jax.tree.unflatten(tree, leaves), static)
+
+
+def user_environment(**extra) -> dict:
+    """``os.environ`` with the user's own XLA_FLAGS back (without the suite's compile-speed flag,
+    see conftest.py), plus ``extra``: for the tests that run the course as a user does."""
+    env = dict(os.environ, **extra)
+    flags = env.pop("DIFFCOURSE_USER_XLA_FLAGS", "")
+    if flags:
+        env["XLA_FLAGS"] = flags
+    else:
+        env.pop("XLA_FLAGS", None)
+    return env

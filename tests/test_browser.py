@@ -28,6 +28,7 @@ import urllib.request
 
 import browser
 import pytest
+from helpers import user_environment
 
 pytestmark = pytest.mark.browser
 
@@ -168,7 +169,7 @@ def lab(tmp_path_factory, repo_status):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(values))
     env = {
-        **os.environ,
+        **user_environment(),  # the user's XLA_FLAGS: the notebooks run as a user runs them
         "JAX_PLATFORMS": "cpu",
         "DIFFCOURSE_QUICK": "1",
         "JUPYTERLAB_SETTINGS_DIR": str(settings),

@@ -17,6 +17,7 @@ import sys
 
 import numpy as np
 import pytest
+from helpers import user_environment
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 FIGURES = ROOT / "figures"
@@ -60,8 +61,9 @@ def test_the_gallery_has_a_figure_from_every_notebook_with_figures():
 
 @pytest.mark.course
 def test_the_figures_command_rewrites_every_committed_figure_byte_for_byte(tmp_path):
-    # the command itself, in its own process: the tests' float64 setting must not reach it
-    env = dict(os.environ, JAX_PLATFORMS="cpu")
+    # the command itself, in its own process, as a user runs it: the tests' float64 setting and
+    # compile-speed flag must not reach it
+    env = user_environment(JAX_PLATFORMS="cpu")
     run = subprocess.run(
         [sys.executable, "-m", "diffcourse", "figures", "--out", str(tmp_path)],
         cwd=ROOT,
@@ -115,3 +117,14 @@ def test_same_picture_tells_a_rounding_from_a_change(tmp_path):
     draw(tmp_path / "c.png", 0.5)
     assert _same_picture(tmp_path / "a.png", tmp_path / "b.png")
     assert not _same_picture(tmp_path / "a.png", tmp_path / "c.png")
+
+
+def test_user_environment_gives_back_the_users_xla_flags(monkeypatch):
+    # the suite compiles with its own flag (conftest.py); a user's run gets only the user's flags
+    assert "--xla_cpu_use_fusion_emitters=false" in os.environ["XLA_FLAGS"]
+    monkeypatch.setenv("DIFFCOURSE_USER_XLA_FLAGS", "--xla_cpu_enable_fast_math=false")
+    env = user_environment(A="1")
+    assert env["XLA_FLAGS"] == "--xla_cpu_enable_fast_math=false" and env["A"] == "1"
+    assert "DIFFCOURSE_USER_XLA_FLAGS" not in env
+    monkeypatch.setenv("DIFFCOURSE_USER_XLA_FLAGS", "")
+    assert "XLA_FLAGS" not in user_environment()
