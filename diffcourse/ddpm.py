@@ -361,3 +361,59 @@ def sample(
         return out
     ab = schedules.alphabar_from_ve_time(jnp.asarray(ts, out.dtype))
     return schedules.z_to_x(out, ab.reshape(-1, *([1] * (out.ndim - 1))))
+
+
+# The samplers compared at equal cost (notebook 08): name -> (setting, lam, steps for c calls).
+# DDPM ancestral and DDIM make one network call per step; Heun's ``ode`` setting makes
+# 2 steps - 1 (its last step is an Euler step), so c calls buy (c + 1) // 2 steps.
+EQUAL_COST = {
+    "DDPM (lam = 1)": ("ddim-eta", 1.0, lambda c: c),
+    "DDIM (lam = 0)": ("ddim", None, lambda c: c),
+    "ODE (Heun)": ("ode", None, lambda c: (c + 1) // 2),
+}
+
+
+def calls_of(setting: str, steps: int) -> int:
+    """Network calls of ``steps`` steps of a named setting: ``2 steps - 1`` for ``ode`` (Heun with
+    a final Euler step, Karras et al. 2022, Alg. 1), ``steps`` for the others."""
+    steps = _validate.positive_int("steps", steps)
+    if not isinstance(setting, str) or setting not in samplers.SETTINGS:
+        raise ValueError(f"setting must be one of {tuple(samplers.SETTINGS)}; got {setting!r}")
+    return 2 * steps - 1 if setting == "ode" else steps
+
+
+def fd_against_calls(model, calls, *, seeds=(0, 1, 2), n=297, progress=False):
+    r"""Sample quality against cost: for each sampler of :data:`EQUAL_COST` and each number of
+    network calls in ``calls``, :func:`diffcourse.metrics.score_over_seeds` of ``n`` samples
+    (seed ``s`` samples with ``jax.random.key(s)``), each sampler on the grid its setting is meant
+    for, inside the model's training range (:func:`grid`).
+
+    Returns ``{sampler: {"calls": [...], "steps": [...], "fd": [(mean, sd), ...],
+    "confidence": [...], "class_entropy": [...]}}``; ``calls`` are the calls actually made (Heun's
+    ``2 steps - 1`` is ``c`` for odd ``c`` and ``c - 1`` for even ``c``)."""
+    from tqdm.auto import tqdm
+
+    from diffcourse import metrics
+
+    _check_model(model)
+    calls = _validate.ints("calls", calls, minimum=1)
+    seeds = _validate.ints("seeds", seeds, minimum=0)
+    n = _validate.positive_int("n", n)
+    out = {}
+    jobs = [(name, c) for name in EQUAL_COST for c in calls]
+    bar = tqdm(jobs, desc="samplers x calls", disable=not progress)
+    for name, c in bar:
+        setting, lam, steps_for = EQUAL_COST[name]
+        steps = steps_for(int(c))
+
+        def make(seed, setting=setting, lam=lam, steps=steps):
+            x = sample(jax.random.key(seed), model, n, setting=setting, steps=steps, lam=lam)
+            return np.asarray(x)[..., 0]
+
+        row = metrics.score_over_seeds(make, seeds)
+        rec = out.setdefault(name, {"calls": [], "steps": []} | {k: [] for k in row})
+        rec["calls"].append(calls_of(setting, steps))
+        rec["steps"].append(steps)
+        for k, v in row.items():
+            rec[k].append(v)
+    return out

@@ -174,3 +174,61 @@ def test_shipped_checkpoint_quality_and_the_bar_fails_the_pixel_gaussian():
     assert got["confidence"] >= 0.95
     assert got["class_entropy"] >= 2.2
     assert memorised < 0.1
+
+
+class _CountedGaussian:
+    """The exact denoiser of a Gaussian population N(mu, v I) of 8x8 images, mu + v/(v+t) (z - mu),
+    dressed as a trained model (shape, training range, data scale), counting its evaluations."""
+
+    shape, t_range, sigma_data = (8, 8, 1), (1e-3, 150.0), 0.7
+
+    def __init__(self):
+        self.calls = 0
+        self.mu = jnp.linspace(-0.5, 0.5, 64).reshape(8, 8, 1)
+
+    def _count(self):
+        self.calls += 1
+
+    def __call__(self, z, t):
+        jax.debug.callback(self._count)
+        v = self.sigma_data**2
+        return self.mu + v / (v + t) * (z - self.mu)
+
+
+@pytest.mark.parametrize("c", [4, 5])
+def test_equal_cost_counts_the_network_calls(c):
+    """Each sampler of ddpm.EQUAL_COST, run for c calls, evaluates the denoiser as often as
+    ddpm.calls_of says: c for DDPM and DDIM, 2 steps - 1 for Heun (c for odd c, c - 1 for even),
+    counted at run time, one sample."""
+    for name, (setting, lam, steps_for) in ddpm.EQUAL_COST.items():
+        model = _CountedGaussian()
+        steps = steps_for(c)
+        jax.block_until_ready(
+            ddpm.sample(jax.random.key(0), model, 1, setting=setting, steps=steps, lam=lam)
+        )
+        jax.effects_barrier()
+        assert model.calls == ddpm.calls_of(setting, steps), (name, model.calls)
+        assert model.calls == (c - 1 if setting == "ode" and c % 2 == 0 else c), (name, model.calls)
+    with pytest.raises(ValueError, match="steps"):
+        ddpm.calls_of("ddim", 0)
+    with pytest.raises(ValueError, match="setting"):
+        ddpm.calls_of("euler", 3)
+
+
+def test_fd_against_calls_scores_each_sampler_over_the_seeds():
+    """fd_against_calls' row for a sampler and a call count is score_over_seeds of that setting
+    with seed s -> jax.random.key(s); the settings differ (DDPM's fresh noise is not DDIM)."""
+    model = _CountedGaussian()
+    got = ddpm.fd_against_calls(model, [3], seeds=(0, 1), n=40)
+    assert list(got) == list(ddpm.EQUAL_COST)
+    want = dc.metrics.score_over_seeds(
+        lambda s: np.asarray(ddpm.sample(jax.random.key(s), model, 40, setting="ddim", steps=3))[
+            ..., 0
+        ],
+        (0, 1),
+    )
+    assert got["DDIM (lam = 0)"]["fd"] == [want["fd"]]
+    assert got["DDIM (lam = 0)"]["calls"] == [3] and got["ODE (Heun)"]["steps"] == [2]
+    assert got["DDPM (lam = 1)"]["fd"] != got["DDIM (lam = 0)"]["fd"]
+    with pytest.raises(ValueError, match="calls"):
+        ddpm.fd_against_calls(model, [0])
