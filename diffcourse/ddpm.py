@@ -399,6 +399,7 @@ def fd_against_calls(model, calls, *, seeds=(0, 1, 2), n=297, progress=False):
     calls = _validate.ints("calls", calls, minimum=1)
     seeds = _validate.ints("seeds", seeds, minimum=0)
     n = _validate.positive_int("n", n)
+    progress = _validate.flag("progress", progress)
     out = {}
     jobs = [(name, c) for name in EQUAL_COST for c in calls]
     bar = tqdm(jobs, desc="samplers x calls", disable=not progress)

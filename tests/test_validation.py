@@ -1643,6 +1643,25 @@ MATH = {
                 st.sampled_from([np.zeros(3, int), np.zeros(4)]),
             ),
         ],
+        "calls_of": [
+            ("setting", lambda v: ddpm.calls_of(v, 3), st.sampled_from(["x", None, 3])),
+            ("steps", lambda v: ddpm.calls_of("ddim", v), bad_positive_int),
+        ],
+        "fd_against_calls": [
+            ("model", lambda v: ddpm.fd_against_calls(v, [3]), bad_model),
+            (
+                "calls",
+                lambda v: ddpm.fd_against_calls(PRE, v),
+                st.sampled_from([[0, 2], [], "a", [1.5], [-1], None]),
+            ),
+            (
+                "seeds",
+                lambda v: ddpm.fd_against_calls(PRE, [3], seeds=v),
+                st.sampled_from([[], "a", [1.5], [-1], None]),
+            ),
+            ("n", lambda v: ddpm.fd_against_calls(PRE, [3], n=v), bad_positive_int),
+            ("progress", lambda v: ddpm.fd_against_calls(PRE, [3], progress=v), bad_flag),
+        ],
         "grid": [
             ("model", lambda v: ddpm.grid(v, "ddim", 4), bad_model),
             ("setting", lambda v: ddpm.grid(PRE, v, 4), st.sampled_from(["x", None])),
