@@ -122,17 +122,28 @@ def vlb_weight(t):
     return 0.5 / jnp.asarray(t) ** 2
 
 
+def _check_noised(name, f, y, t, rule, *, positive_t):
+    """The public checks of a function of the noised point ``y + sqrt(t) eps``: ``f`` callable,
+    ``y`` (d,), ``t`` > 0 (or >= 0), ``rule`` a pair for dimension d. Traced values pass."""
+    if _validate.is_concrete((y, t, rule)):
+        _boundary.function(name, f)
+        y = _check_y(y)
+        (_boundary.positive if positive_t else _boundary.nonnegative)("t", t)
+        rule = _check_rule(rule, y.shape[0])
+    return y, rule
+
+
+def _noised_mean(f, y, t, rule):
+    r""":math:`E_\epsilon f(y + \sqrt t\,\epsilon)` by the nodes and weights of ``rule``: the one
+    expectation over the forward noise that the bounds below take (checked by the callers)."""
+    eps, w = rule
+    return jnp.sum(w * jax.vmap(f)(y + jnp.sqrt(t) * eps))
+
+
 def denoising_error(denoiser, y, t, rule):
     r""":math:`E_\epsilon\|y - \hat y(y+\sqrt t\,\epsilon,\ t)\|^2` for one fixed ``y`` (d,) and scalar ``t``; uses ``rule``."""
-    if _validate.is_concrete((y, t, rule)):
-        _boundary.function("denoiser", denoiser)
-        y = _check_y(y)
-        _boundary.positive("t", t)
-        rule = _check_rule(rule, y.shape[0])
-    eps, w = rule
-    z = y + jnp.sqrt(t) * eps
-    yhat = jax.vmap(denoiser, in_axes=(0, None))(z, t)
-    return jnp.sum(w * jnp.sum((y - yhat) ** 2, axis=-1))
+    y, rule = _check_noised("denoiser", denoiser, y, t, rule, positive_t=True)
+    return _noised_mean(lambda z: jnp.sum((y - denoiser(z, t)) ** 2), y, t, rule)
 
 
 @eqx.filter_jit
@@ -170,13 +181,8 @@ def log_pop_integrand(denoiser, y, t, rule):
 
 def expected_log_density(log_density, y, t, rule):
     r""":math:`E_\epsilon \ln p(y + \sqrt t\,\epsilon)` for a single-sample log-density ``log_density(z)``."""
-    if _validate.is_concrete((y, t, rule)):
-        _boundary.function("log_density", log_density)
-        y = _check_y(y)
-        _boundary.nonnegative("t", t)
-        rule = _check_rule(rule, y.shape[0])
-    eps, w = rule
-    return jnp.sum(w * jax.vmap(log_density)(y + jnp.sqrt(t) * eps))
+    y, rule = _check_noised("log_density", log_density, y, t, rule, positive_t=False)
+    return _noised_mean(log_density, y, t, rule)
 
 
 def log_pop(denoiser, log_p_T, y, ts, rule):
