@@ -11,7 +11,8 @@ busy machine OpenMP's 2 threads collapse; the peer's speed is not under test), o
 temporary folder. It checks the shape of the result: both contenders, the marks increasing,
 every FD finite and positive, the reference rows, the time-to-quality fields. No timing is
 asserted. Two tests in this process check the interpolation in log time and the refusal on a busy
-machine without ``--allow-load`` (before anything is trained).
+machine without ``--allow-load`` (before anything is trained). The last test runs
+``benchmarks/recipe_sweep.py`` the same way, one variant for a few seconds.
 """
 
 import json
@@ -128,3 +129,18 @@ def test_a_busy_machine_is_refused(module, monkeypatch, tmp_path, capsys):
     assert module.main(argv) == 3
     assert "refusing to train peer" in capsys.readouterr().err
     assert not list(tmp_path.iterdir())
+
+
+def test_the_recipe_sweep_runs_and_writes_its_table(tmp_path):
+    """benchmarks/recipe_sweep.py at tiny settings (one variant, 6 s, 32 samples, one seed): its
+    JSON has the variant's changed setting, two snapshots and finite FDs. No timing is asserted."""
+    out = tmp_path / "sweep.json"
+    argv = [sys.executable, str(HERE / "recipe_sweep.py"), "--seconds", "6", "--n", "32"]
+    argv += ["--seeds", "1", "--allow-load", "--only", "lr 4e-3", "--out", str(out)]
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr[-4000:]
+    result = json.loads(out.read_text())
+    variant = result["variants"]["lr 4e-3"]
+    assert variant["config"]["lr"] == 4e-3 and variant["loaded"] in (True, False)
+    assert [r["mark_s"] for r in variant["rows"]] == [3.0, 6.0]
+    assert all(math.isfinite(r["fd"][0]) and r["fd"][0] > 0 for r in variant["rows"])
