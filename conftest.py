@@ -29,7 +29,7 @@ os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES", "-1")
 # programs and most notebook cells compile before they compute. For this run, XLA's CPU backend
 # uses its loop emitters instead of its newer fusion emitters (--xla_cpu_use_fusion_emitters=false):
 # the same programs compile about a third faster (a small jitted function: 76 ms against 115 ms;
-# the README command: 372 s before it, 290 s with it; 2-core AMD EPYC, idle). The flag
+# the README command: 372 s before it, 284-290 s with it; 2-core AMD EPYC, idle). The flag
 # reaches the workers, the nbval kernels and the command-line subprocesses through the
 # environment. Every stored notebook output was made with the default emitters, so nbval
 # compares the two. The tests that run the course as a user does (the figures command byte for
