@@ -23,25 +23,11 @@ import platform
 import time
 
 import jax
-import numpy as np
 
 import diffcourse as dc
 from diffcourse import ddpm, metrics
 
 RESULTS = pathlib.Path(__file__).resolve().parent / "results"
-
-
-def references(train_x, held_x, seeds, n):
-    return {
-        "training subset (floor)": metrics.score_over_seeds(
-            lambda s: train_x[np.random.default_rng(s).choice(len(train_x), n, replace=False)],
-            seeds,
-        ),
-        "held-out real digits": metrics.score_over_seeds(lambda s: held_x[:n], seeds),
-        "pixel Gaussian (no net)": metrics.score_over_seeds(
-            lambda s: metrics.gaussian_baseline(train_x, n, s), seeds
-        ),
-    }
 
 
 def main(argv=None):
@@ -57,7 +43,10 @@ def main(argv=None):
     load = os.getloadavg()[0]
     t0 = time.perf_counter()
     curve = ddpm.fd_against_calls(model, args.calls, seeds=args.seeds, n=args.n, progress=True)
-    refs = references(train_x, held_x, args.seeds, args.n)
+    refs = {
+        name: metrics.score_over_seeds(make, args.seeds)
+        for name, make in metrics.reference_samples(train_x, held_x, args.n).items()
+    }
     seconds = time.perf_counter() - t0
     print(metrics.format_table(refs))
     print("\nFD (mean ± SD over seeds) against network calls")

@@ -84,7 +84,7 @@ HELDOUT_FACTOR = 1.2  # target (b): this times the held-out FD
 LOADED = "LOADED MACHINE"
 PEER_ROW = "peer, DDIM 50 steps"
 OURS_ROWS = {"ours, DDIM 50 steps": 50, "ours, DDIM 10 steps": 10}
-REFERENCE_ROWS = ("training subset (floor)", "held-out real digits", "pixel Gaussian (no net)")
+REFERENCE_ROWS = metrics.REFERENCE_ROWS
 
 
 class LoadError(RuntimeError):
@@ -691,11 +691,8 @@ def main(argv=None) -> int:
     with tqdm(total=total, desc="score", unit="sample set", file=sys.stderr) as bar:
         score = scorer(train_x, held_x, seeds, bar)
         references = {
-            REFERENCE_ROWS[0]: score(
-                lambda s: train_x[np.random.default_rng(s).choice(len(train_x), n_train, False)]
-            ),
-            REFERENCE_ROWS[1]: score(lambda s: held_x),
-            REFERENCE_ROWS[2]: score(lambda s: metrics.gaussian_baseline(train_x, a.n, s)),
+            name: score(make)
+            for name, make in metrics.reference_samples(train_x, held_x, a.n).items()
         }
         samplers = {PEER_ROW: ("peer", peer_sampler(holders["peer"], 50))}
         for row, steps in OURS_ROWS.items():

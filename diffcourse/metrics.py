@@ -327,6 +327,32 @@ def gaussian_baseline(train, n: int, seed: int = 0):
     return draws.reshape(n, *train.shape[1:]).astype(np.float32)
 
 
+REFERENCE_ROWS = ("training subset (floor)", "held-out real digits", "pixel Gaussian (no net)")
+
+
+def reference_samples(train, heldout, n: int = 297) -> dict:
+    r"""The three rows that give a sample-quality table its scale, as makers ``seed -> images``
+    (for :func:`score_over_seeds`), keyed by :data:`REFERENCE_ROWS`:
+
+    - ``"training subset (floor)"``: ``n`` training images drawn without replacement (seed ``s``:
+      ``np.random.default_rng(s)``; at most all of them), scored against the training set they
+      come from: the finite-sample floor of the Fréchet distance;
+    - ``"held-out real digits"``: the first ``n`` of ``heldout`` (the same for every seed): real
+      data the classifier did not train on;
+    - ``"pixel Gaussian (no net)"``: :func:`gaussian_baseline` of ``train``: a model with no network.
+    """
+    train = _images(train, "train")
+    heldout = _images(heldout, "heldout")
+    n = _validate.integer("n", n, minimum=1, maximum=10**6)
+    m = min(n, len(train))
+    makers = (
+        lambda s: train[np.random.default_rng(s).choice(len(train), m, replace=False)],
+        lambda s: heldout[:n],
+        lambda s: gaussian_baseline(train, n, s),
+    )
+    return dict(zip(REFERENCE_ROWS, makers, strict=True))
+
+
 SCORES = ("fd", "confidence", "class_entropy")
 LABELS = {"fd": "FD", "confidence": "confidence", "class_entropy": "class entropy"}
 

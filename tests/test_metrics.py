@@ -123,3 +123,23 @@ def test_the_shipped_classifier_is_the_one_fit_classifier_gives(digits):
     with pytest.raises(AssertionError):
         for a, b in zip(jax.tree.leaves(refit), jax.tree.leaves(moved), strict=True):
             np.testing.assert_allclose(np.asarray(a), np.asarray(b), atol=1e-3)
+
+
+def test_reference_samples_are_the_floor_the_heldout_and_the_pixel_gaussian():
+    """metrics.reference_samples: seed s draws n distinct training images (np.random.default_rng(s)),
+    the held-out row is the held-out images whatever the seed, the Gaussian row is gaussian_baseline;
+    and the floor is below held-out is below the Gaussian in FD (notebook 08's scale)."""
+    train = dc.data.images.load_digits("train")[0]
+    held = dc.data.images.load_digits("heldout")[0]
+    makers = dc.metrics.reference_samples(train, held, 297)
+    assert tuple(makers) == dc.metrics.REFERENCE_ROWS
+    sub = makers["training subset (floor)"](3)
+    flat = train.reshape(len(train), -1)
+    rows = [int(np.flatnonzero((flat == x.ravel()).all(1))[0]) for x in sub]
+    assert len(set(rows)) == 297 and not np.array_equal(sub, makers["training subset (floor)"](4))
+    assert np.array_equal(makers["held-out real digits"](5), held[:297])
+    assert np.array_equal(
+        makers["pixel Gaussian (no net)"](2), dc.metrics.gaussian_baseline(train, 297, 2)
+    )
+    fd = [dc.metrics.evaluate(makers[name](0))["fd"] for name in dc.metrics.REFERENCE_ROWS]
+    assert fd[0] < fd[1] < fd[2], fd

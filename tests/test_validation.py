@@ -377,6 +377,11 @@ TABLE = {
                 bad_flag,
             ),
         ],
+        "reference_samples": [
+            ("train", lambda v: metrics.reference_samples(v, IMAGES), _arrays((3,), (0, 8))),
+            ("heldout", lambda v: metrics.reference_samples(IMAGES, v), _arrays((3,), (0, 8))),
+            ("n", lambda v: metrics.reference_samples(IMAGES, IMAGES, v), bad_positive_int),
+        ],
         "score_over_seeds": [
             ("make", lambda v: metrics.score_over_seeds(v), bad_callable),
             (
