@@ -1,17 +1,32 @@
-"""A first sweep of the course's training recipe at a fixed wall-clock budget (issue: the recipe
-decided by a benchmark, not by assumption).
+"""The course's training recipe, swept at an equal wall-clock budget and scored finely enough to
+tell the variants apart (issue: the recipe decided by a benchmark, not by assumption).
 
-Each variant is the command line's recipe (``time_to_quality.cli_recipe``) with one setting
-changed, trained alone by the same compiled step and loop as ``time_to_quality.py`` for
-``--seconds`` of wall clock (compile included), its EMA weights snapshotted at half the budget
-and at the end, and scored as there: ``dc.metrics`` FD of DDIM-50 samples against the training
-split, ``--n`` samples per seed, mean ± SD over ``--seeds`` seeds. Only learning rate, warm-up and
-batch size are swept here; the t-sampler, the weighting, attention, EMA and the step count are not.
+Each variant is the command line's recipe (``time_to_quality.cli_recipe``) with one thing changed:
+the learning rate and its schedule, the warm-up, the EMA decay, the batch size, the distribution of
+training noise levels (EDM's log-normal moved or narrowed, or ln t uniform on the same range),
+attention at 4x4, the training seed (the yardstick: what changes when nothing does).
 
-    .venv-bench/bin/python benchmarks/recipe_sweep.py [--seconds 120] [--n 297] [--seeds 3]
+Equal wall clock, as steps. A timing pass first runs every variant whose step costs differ
+(batch size, attention) in alternating blocks in this process and measures its steps/s relative
+to the CLI's recipe; the CLI's recipe trains ``--steps`` steps (1000, the shipped model's) and
+each other variant ``round(steps x its relative rate)``, so a batch of 64 gets about twice the
+steps of a batch of 128: the same wall clock on any machine, whatever its absolute speed.
+Training itself is deterministic (fixed keys, fixed batch order), so the sweep is reproducible
+step for step and the machine's load after the timing pass changes only how long it takes.
 
-Prints a table and writes results/recipe_sweep.json. A variant refuses to start on a machine whose
-1-minute load average is above 1.5 (``--allow-load`` marks the results instead).
+Scored finely. At 297 samples, the Fréchet distance of one model varies by an SD of about 2.5
+between sampling seeds (notebook 08's table), as large as the differences a recipe makes. Here
+each variant's EMA weights are scored with ``--n`` (1500) DDIM-25 samples per seed (DDIM at 25
+and 50 steps score alike, ``sampler_curve.py``) against the 1500-image training split, the same
+``--seeds`` sampling seeds for every variant, and read as the paired difference to the CLI's
+recipe seed by seed (mean ± SD over seeds). The FD at n = 1500 is not on notebook 08's n = 297
+scale (its finite-sample bias is smaller); ``memorised`` is ``metrics.memorised_fraction`` (0.05
+for fresh data). The CLI's recipe is also scored with the other samplers of
+``dc.ddpm.EQUAL_COST`` at 25 and 50 network calls: the sampler part of the recipe.
+
+    .venv-bench/bin/python benchmarks/recipe_sweep.py [--steps 1000] [--n 1500] [--seeds 3]
+
+Prints a table and writes results/recipe_sweep.json.
 """
 
 import argparse
@@ -19,72 +34,182 @@ import copy
 import json
 import os
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import time_to_quality as ttq  # noqa: E402
+# time_to_quality first: it sets XLA_FLAGS before jax is imported
+import time_to_quality as ttq  # noqa: E402, I001
+import jax  # noqa: E402
+import numpy as np  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
 import diffcourse as dc  # noqa: E402
 
+BASE = "the CLI's recipe"
+# name -> changes to the recipe: "config" (TrainConfig fields), "arch" (ddpm.Arch), "loss_kw"
+# (ddpm.Loss), "t_sampler" / "lr_decay" (time_to_quality.ours_setup's overrides)
 VARIANTS = {
-    "the CLI's recipe": {},
-    "lr 1e-3": {"lr": 1e-3},
-    "lr 4e-3": {"lr": 4e-3},
-    "warm-up 50": {"warmup": 50},
-    "batch 64": {"batch_size": 64},
-    "batch 256": {"batch_size": 256},
+    BASE: {},
+    "training seed 1": {"config": {"seed": 1}},
+    "lr 1e-3": {"config": {"lr": 1e-3}},
+    "lr 4e-3": {"config": {"lr": 4e-3}},
+    "lr cosine to 0": {"lr_decay": "cosine"},
+    "warm-up 50": {"config": {"warmup": 50}},
+    "EMA 0.99": {"config": {"ema_decay": 0.99}},
+    "batch 64": {"config": {"batch_size": 64}},
+    "batch 256": {"config": {"batch_size": 256}},
+    "ln sigma ~ N(-0.6, 1.2)": {"loss_kw": {"p_mean": -0.6}},
+    "ln t uniform": {"t_sampler": "loguniform"},
+    "attention at 4x4": {"arch": {"attention": True}},
 }
+SAMPLER_CALLS = (25, 50)
+SCORE_STEPS = 25  # DDIM steps of the variants' scores (25 and 50 score alike: sampler_curve.py)
+
+
+def recipe_of(name: str, base: dict) -> dict:
+    recipe = copy.deepcopy(base)
+    for part, change in VARIANTS[name].items():
+        if isinstance(change, dict):
+            recipe.setdefault(part, {}).update(change)
+        else:
+            recipe[part] = change
+    return recipe
+
+
+def costs_differ(name: str) -> bool:
+    change = VARIANTS[name]
+    return "arch" in change or "batch_size" in change.get("config", {})
+
+
+def timing_pass(names, base, train_x, rounds=3, block=25) -> dict:
+    """Steps/s of each variant relative to the CLI's recipe: alternating blocks of ``block`` steps,
+    ``rounds`` rounds, after one compiled warm step each; the median of the per-round ratios."""
+    steppers = {}
+    for name in [BASE, *names]:
+        step, _ = ttq.ours_setup(train_x, recipe_of(name, base), {})()
+        step(0)
+        steppers[name] = step
+    rates = {name: [] for name in steppers}
+    for r in range(rounds):
+        for name, step in steppers.items():
+            t0 = time.perf_counter()
+            for k in range(block):
+                step(1 + r * block + k)
+            rates[name].append(block / (time.perf_counter() - t0))
+    return {
+        name: {
+            "steps_per_s": float(np.median(v)),
+            "relative": float(np.median(np.array(v) / np.array(rates[BASE]))),
+        }
+        for name, v in rates.items()
+    }
+
+
+def train_steps(name: str, recipe: dict, train_x, steps: int):
+    """Train ``steps`` steps of ``recipe``; returns (EMA weights, holder with the model, seconds)."""
+    holder = {}
+    recipe = {**recipe, "total_steps": steps}
+    step, snapshot = ttq.ours_setup(train_x, recipe, holder)()
+    t0 = time.perf_counter()
+    for k in tqdm(range(steps), desc=f"train {name}", file=sys.stderr, mininterval=5):
+        step(k)
+    return snapshot(), holder, time.perf_counter() - t0
+
+
+def score_sets(make, train_x, held_x, seeds) -> dict:
+    """Per-seed FD, confidence, class entropy and memorised fraction of ``make(seed)``."""
+    out = {"fd": [], "confidence": [], "class_entropy": [], "memorised": []}
+    for seed in seeds:
+        x = np.asarray(make(seed))
+        r = dc.metrics.evaluate(x, train=train_x)
+        for k in ("fd", "confidence", "class_entropy"):
+            out[k].append(float(r[k]))
+        out["memorised"].append(float(dc.metrics.memorised_fraction(x, train_x, held_x)))
+    return out
+
+
+def paired(a, b):
+    """Mean and SD (ddof 1) over seeds of ``a - b``."""
+    d = np.asarray(a) - np.asarray(b)
+    return float(d.mean()), float(d.std(ddof=1)) if len(d) > 1 else 0.0
 
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--seconds", type=float, default=120.0)
-    p.add_argument("--n", type=int, default=297)
+    p.add_argument(
+        "--steps", type=int, default=1000, help="the CLI recipe's steps; others: the same time"
+    )
+    p.add_argument("--n", type=int, default=1500, help="samples per seed")
     p.add_argument("--seeds", type=int, default=3)
-    p.add_argument("--allow-load", action="store_true")
-    p.add_argument("--settle", type=float, default=120.0)
     p.add_argument("--only", nargs="+", choices=list(VARIANTS), help="run only these variants")
+    p.add_argument("--no-samplers", action="store_true", help="skip the sampler rows")
     p.add_argument("--out", default=str(ttq.RESULTS / "recipe_sweep.json"))
     a = p.parse_args(argv)
     train_x = dc.data.images.load_digits("train")[0]
     held_x = dc.data.images.load_digits("heldout")[0]
-    marks = [a.seconds / 2, a.seconds]
     seeds = list(range(a.seeds))
     base = ttq.cli_recipe()
+    names = list(dict.fromkeys([BASE, *(a.only or VARIANTS)]))
+    load = os.getloadavg()
+    timing = timing_pass([n for n in names if costs_differ(n)], base, train_x)
     results = {}
-    for name in a.only or VARIANTS:
-        recipe = copy.deepcopy(base)
-        recipe["config"].update(VARIANTS[name])
-        load = ttq.check_load(name, a.allow_load, a.settle)
-        holder = {}
-        run = ttq.train_to_marks(name, ttq.ours_setup(train_x, recipe, holder), marks)
-        sample = ttq.ours_sampler(holder, 50)
-        with tqdm(total=len(run["snapshots"]) * len(seeds), desc=f"score {name}") as bar:
-            score = ttq.scorer(train_x, held_x, seeds, bar)
-            rows = [
-                {
-                    "mark_s": s["mark_s"],
-                    "steps": s["steps"],
-                    **score(lambda seed, w=s["weights"], f=sample: f(w, a.n, seed)),
-                }
-                for s in run["snapshots"]
-            ]
-        results[name] = {
-            "config": recipe["config"],
-            **load,
-            "steps_per_s": run["steps_per_s"],
-            "first_step_s": run["first_step_s"],
-            "rows": rows,
+    for name in names:
+        recipe = recipe_of(name, base)
+        relative = timing[name]["relative"] if name in timing else 1.0
+        steps = max(1, round(a.steps * relative))
+        weights, holder, seconds = train_steps(name, recipe, train_x, steps)
+        sample = ttq.ours_sampler(holder, SCORE_STEPS)
+        res = {
+            "changes": VARIANTS[name],
+            "recipe": recipe,
+            "relative_step_rate": relative,
+            "steps": steps,
+            "train_seconds_here": seconds,
+            "ddim": score_sets(lambda s, w=weights, f=sample: f(w, a.n, s), train_x, held_x, seeds),
         }
-        fds = "  ".join(f"{r['mark_s']:.0f} s: {r['fd'][0]:6.2f} ± {r['fd'][1]:4.2f}" for r in rows)
-        print(f"{name:18s} {run['steps_per_s']:5.1f} steps/s  FD {fds}", flush=True)
+        if name == BASE and not a.no_samplers:
+            model = dc.train.unflatten(holder["model"], jax.numpy.asarray(weights))
+            res["samplers"] = {}
+            for label, (setting, lam, steps_for) in dc.ddpm.EQUAL_COST.items():
+                for c in SAMPLER_CALLS:
+                    k = steps_for(c)
+
+                    def make(s, setting=setting, lam=lam, k=k, model=model):
+                        x = dc.ddpm.sample(
+                            jax.random.key(s), model, a.n, setting=setting, steps=k, lam=lam
+                        )
+                        return np.asarray(x, np.float32)[..., 0]
+
+                    calls = dc.ddpm.calls_of(setting, k)
+                    res["samplers"][f"{label}, {calls} calls"] = score_sets(
+                        make, train_x, held_x, seeds
+                    )
+                    print(
+                        f"  {label:16s} {calls:4d} calls  FD "
+                        f"{np.mean(res['samplers'][f'{label}, {calls} calls']['fd']):6.2f}",
+                        flush=True,
+                    )
+        results[name] = res
+        fd = res["ddim"]["fd"]
+        d = paired(fd, results[BASE]["ddim"]["fd"])
+        print(
+            f"{name:26s} {steps:5d} steps ({relative:4.2f}x rate)  FD {np.mean(fd):6.2f} ± "
+            f"{np.std(fd, ddof=1) if len(fd) > 1 else 0:4.2f}  minus the CLI's {d[0]:+6.2f} ± {d[1]:4.2f}"
+            f"  memorised {np.mean(res['ddim']['memorised']):.3f}",
+            flush=True,
+        )
     out = {
-        "what": "FD (DDIM 50) of the course's model after a fixed wall clock, one setting changed at a time",
-        "seconds": a.seconds,
+        "what": "the CLI's recipe with one change at a time, equal wall clock as steps; FD of "
+        f"DDIM-{SCORE_STEPS} samples ({a.n} per seed) against the training split, paired by sampling seed",
+        "base_steps": a.steps,
+        "score_sampler": f"DDIM {SCORE_STEPS} steps",
+        "timing": timing,
         "n": a.n,
         "seeds": seeds,
+        "load_avg_at_start": [round(v, 2) for v in load],
         "cpu": ttq.cpu_model(),
+        "versions": ttq.versions(),
         "variants": results,
     }
     with open(a.out, "w") as f:

@@ -12,7 +12,7 @@ temporary folder. It checks the shape of the result: both contenders, the marks 
 every FD finite and positive, the reference rows, the time-to-quality fields. No timing is
 asserted. Two tests in this process check the interpolation in log time and the refusal on a busy
 machine without ``--allow-load`` (before anything is trained). The last test runs
-``benchmarks/recipe_sweep.py`` the same way, one variant for a few seconds.
+``benchmarks/recipe_sweep.py`` the same way, two variants for three steps each.
 """
 
 import json
@@ -132,15 +132,26 @@ def test_a_busy_machine_is_refused(module, monkeypatch, tmp_path, capsys):
 
 
 def test_the_recipe_sweep_runs_and_writes_its_table(tmp_path):
-    """benchmarks/recipe_sweep.py at tiny settings (one variant, 6 s, 32 samples, one seed): its
-    JSON has the variant's changed setting, two snapshots and finite FDs. No timing is asserted."""
+    """benchmarks/recipe_sweep.py at tiny settings (two variants, 3 steps, 32 samples, two seeds):
+    its JSON has the variants' changes, their step budgets scaled by the timing pass (a batch of
+    64 gets more steps than one of 128), per-seed scores and the paired differences' inputs.
+    No timing is asserted."""
     out = tmp_path / "sweep.json"
-    argv = [sys.executable, str(HERE / "recipe_sweep.py"), "--seconds", "6", "--n", "32"]
-    argv += ["--seeds", "1", "--allow-load", "--only", "lr 4e-3", "--out", str(out)]
+    argv = [sys.executable, str(HERE / "recipe_sweep.py"), "--steps", "3", "--n", "32"]
+    argv += ["--seeds", "2", "--only", "batch 64", "ln t uniform", "--no-samplers"]
+    argv += ["--out", str(out)]
     proc = subprocess.run(argv, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout + proc.stderr[-4000:]
     result = json.loads(out.read_text())
-    variant = result["variants"]["lr 4e-3"]
-    assert variant["config"]["lr"] == 4e-3 and variant["loaded"] in (True, False)
-    assert [r["mark_s"] for r in variant["rows"]] == [3.0, 6.0]
-    assert all(math.isfinite(r["fd"][0]) and r["fd"][0] > 0 for r in variant["rows"])
+    variants = result["variants"]
+    assert list(variants) == ["the CLI's recipe", "batch 64", "ln t uniform"]
+    assert variants["batch 64"]["recipe"]["config"]["batch_size"] == 64
+    assert variants["ln t uniform"]["recipe"]["t_sampler"] == "loguniform"
+    assert variants["the CLI's recipe"]["steps"] == variants["ln t uniform"]["steps"] == 3
+    assert variants["batch 64"]["steps"] > 3  # a cheaper step buys more steps in the same time
+    # the override reaches the loss: other noise levels, other weights, another FD
+    assert variants["ln t uniform"]["ddim"]["fd"] != variants["the CLI's recipe"]["ddim"]["fd"]
+    for v in variants.values():
+        assert len(v["ddim"]["fd"]) == 2 and all(
+            math.isfinite(f) and f > 0 for f in v["ddim"]["fd"]
+        )

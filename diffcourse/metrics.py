@@ -17,10 +17,12 @@ seconds; the fitted weights ship with the package) provides a feature space and 
   :func:`memorised_fraction`, calibrated against fresh data.
 
 :func:`evaluate` returns all of them; :func:`heldout_reference` the same numbers for the held-out
-real split, the scale every generated figure is read against.
+real split, the scale every generated figure is read against. :func:`benchmark_result` reads the
+measurements the benchmark scripts store (sample quality against network calls or training time).
 """
 
 import functools
+import json
 import pathlib
 
 import equinox as eqx
@@ -393,3 +395,35 @@ def format_table(rows) -> str:
             f"{name!s:{width}s}" + "".join(f" {m:6.2f} ± {s:4.2f}  " for m, s in row.values())
         )
     return "\n".join(line.rstrip() for line in lines)
+
+
+RESULTS = pathlib.Path(__file__).resolve().parents[1] / "benchmarks" / "results"
+
+
+def benchmark_result(name: str) -> dict:
+    """A measurement stored by one of the repository's benchmark scripts: the JSON file
+    ``benchmarks/results/NAME.json`` (e.g. ``"sampler_curve"``, written by
+    ``benchmarks/sampler_curve.py``), parsed. The notebooks read long measurements this way
+    instead of repeating them. They come with a clone of the repository (the course's
+    ``pip install -e .``), not with an installed wheel: then a ``FileNotFoundError`` says so;
+    an unknown name is a ``ValueError`` that lists the stored ones."""
+    if (
+        not isinstance(name, str)
+        or not name
+        or any(c in name for c in "/\\")
+        or name.startswith(".")
+        or name.endswith(".json")
+    ):
+        raise _validate.fail(
+            "name", "the name of a stored result without .json, e.g. 'sampler_curve'", repr(name)
+        )
+    if not RESULTS.is_dir():
+        raise FileNotFoundError(
+            "the stored benchmark results (benchmarks/results/) are not beside this diffcourse: "
+            "they come with a clone of the repository, installed with pip install -e ."
+        )
+    path = RESULTS / f"{name}.json"
+    if not path.is_file():
+        stored = sorted(p.stem for p in RESULTS.glob("*.json"))
+        raise ValueError(f"no stored benchmark result {name!r}; stored: {stored}")
+    return json.loads(path.read_text())

@@ -143,3 +143,18 @@ def test_reference_samples_are_the_floor_the_heldout_and_the_pixel_gaussian():
     )
     fd = [dc.metrics.evaluate(makers[name](0))["fd"] for name in dc.metrics.REFERENCE_ROWS]
     assert fd[0] < fd[1] < fd[2], fd
+
+
+def test_benchmark_result_reads_what_the_benchmark_wrote(monkeypatch, tmp_path):
+    """benchmark_result parses benchmarks/results/NAME.json (the file itself, not a copy); an
+    unknown name lists the stored ones; without the folder (an installed wheel) it says why."""
+    import json
+
+    stored = metrics.benchmark_result("sampler_curve")
+    assert stored == json.loads((metrics.RESULTS / "sampler_curve.json").read_text())
+    assert "DDIM (lam = 0)" in stored["curve"]
+    with pytest.raises(ValueError, match=r"no stored benchmark result 'sampler_curv'.*sampler_curve"):
+        metrics.benchmark_result("sampler_curv")
+    monkeypatch.setattr(metrics, "RESULTS", tmp_path / "absent")
+    with pytest.raises(FileNotFoundError, match="clone of the repository"):
+        metrics.benchmark_result("sampler_curve")

@@ -382,6 +382,13 @@ TABLE = {
             ("heldout", lambda v: metrics.reference_samples(IMAGES, v), _arrays((3,), (0, 8))),
             ("n", lambda v: metrics.reference_samples(IMAGES, IMAGES, v), bad_positive_int),
         ],
+        "benchmark_result": [
+            (
+                "name",
+                metrics.benchmark_result,
+                st.sampled_from(["", "../README", "a/b", ".hidden", "sampler_curve.json", 3, None]),
+            )
+        ],
         "score_over_seeds": [
             ("make", lambda v: metrics.score_over_seeds(v), bad_callable),
             (
