@@ -133,10 +133,14 @@ def _config_args(args) -> dict:
     _check(_validate.integer, "--seed", args.seed, minimum=0, maximum=2**32 - 1)
     _check(_validate.real, "--lr", args.lr, low=0.0, low_open=True)
     _check(_validate.real, "--ema-decay", args.ema_decay, low=0.0, high=1.0, high_open=True)
+    # cosine: from the end of the warm-up to 0 at the run's last step (a run no longer than its
+    # warm-up never starts the decay)
+    decay = max(args.steps, args.warmup + 1) if args.lr_schedule == "cosine" else 0
     return {
         "batch_size": args.batch_size,
         "lr": args.lr,
         "warmup": args.warmup,
+        "lr_decay_steps": decay,
         "ema_decay": args.ema_decay,
         "checkpoint_every": args.checkpoint_every,
         "seed": args.seed,
@@ -199,6 +203,7 @@ def _check_run_dir(args, model: dict, config: dict):
             continue
         stored = {**meta["config"], **meta.get("model", {}), "data": meta.get("data")}
         stored["kind"] = meta.get("loss", {}).get("kind")
+        stored.setdefault("lr_decay_steps", 0)  # a run from before the schedule option
         given = {**config, **model, "data": args.data, "kind": args.param}
         fields = [k for k in given if k != "checkpoint_every" and stored.get(k) != given[k]]
         if fields:
@@ -206,6 +211,12 @@ def _check_run_dir(args, model: dict, config: dict):
                 f"cannot --resume {out / name}: it was trained with other settings ("
                 + ", ".join(f"{k}: {stored.get(k)!r} there, {given[k]!r} here" for k in fields)
                 + "); give the same flags, or --restart to start over"
+                + (
+                    " (a cosine schedule ends at the run's --steps: resume it with the same"
+                    " --steps; a --lr-schedule constant run can be extended)"
+                    if "lr_decay_steps" in fields
+                    else ""
+                )
             )
         return
     raise UsageError(
@@ -528,6 +539,12 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--batch-size", type=int, default=128)
     tr.add_argument("--lr", type=float, default=2e-3)
     tr.add_argument("--warmup", type=int, default=200)
+    tr.add_argument(
+        "--lr-schedule",
+        default="constant",
+        choices=["cosine", "constant"],
+        help="after the warm-up: constant, or a cosine to 0 at the last step (default: constant)",
+    )
     tr.add_argument("--ema-decay", type=float, default=0.999)
     tr.add_argument("--checkpoint-every", type=int, default=500)
     tr.add_argument("--seed", type=int, default=0)

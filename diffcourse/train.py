@@ -59,7 +59,16 @@ PREVIOUS = "checkpoint.prev.ckpt"
 LOG = "log.jsonl"
 # TrainConfig fields a resumed run must share with the checkpoint (steps, log and checkpoint
 # intervals may change: they do not change the parameters of step k).
-RESUME_FIELDS = ("batch_size", "lr", "warmup", "weight_decay", "clip_norm", "ema_decay", "seed")
+RESUME_FIELDS = (
+    "batch_size",
+    "lr",
+    "warmup",
+    "lr_decay_steps",
+    "weight_decay",
+    "clip_norm",
+    "ema_decay",
+    "seed",
+)
 
 
 class ResumeError(ValueError):
@@ -75,10 +84,14 @@ def quick_mode() -> bool:
 class TrainConfig:
     """Hyperparameters of :func:`fit`. ``checkpoint_every = 0`` writes a checkpoint only at the end.
 
+    ``lr_decay_steps``: 0 keeps the learning rate at ``lr`` after the warm-up; N > ``warmup``
+    decays it along a cosine to 0 at step N (:func:`lr_schedule`); the command line sets it to
+    the run's ``steps``.
+
     Checked: ``steps``, ``batch_size``, ``log_every`` integers >= 1; ``warmup``,
-    ``checkpoint_every``, ``seed`` integers >= 0 (Python or numpy; stored as given);
-    ``lr``, ``clip_norm`` finite reals > 0; ``weight_decay`` finite real >= 0;
-    ``ema_decay`` a real in [0, 1).
+    ``checkpoint_every``, ``seed``, ``lr_decay_steps`` integers >= 0 (Python or numpy; stored as
+    given), ``lr_decay_steps`` 0 or above ``warmup``; ``lr``, ``clip_norm`` finite reals > 0;
+    ``weight_decay`` finite real >= 0; ``ema_decay`` a real in [0, 1).
     """
 
     steps: int
@@ -91,12 +104,18 @@ class TrainConfig:
     log_every: int = 100
     checkpoint_every: int = 0
     seed: int = 0
+    lr_decay_steps: int = 0
 
     def __post_init__(self):
         for name in ("steps", "batch_size", "log_every"):
             _validate.integer(name, getattr(self, name), minimum=1)
-        for name in ("warmup", "checkpoint_every", "seed"):
+        for name in ("warmup", "checkpoint_every", "seed", "lr_decay_steps"):
             _validate.integer(name, getattr(self, name), minimum=0)
+        if 0 < self.lr_decay_steps <= self.warmup:
+            raise ValueError(
+                "lr_decay_steps must be 0 (no decay) or more than warmup "
+                f"({self.warmup}); got {self.lr_decay_steps}"
+            )
         for name in ("lr", "clip_norm"):
             _validate.real(name, getattr(self, name), low=0.0, low_open=True)
         _validate.real("weight_decay", self.weight_decay, low=0.0)
@@ -123,12 +142,32 @@ class TrainResult:
 # optimiser, state and the compiled step
 
 
-def optimizer(config: TrainConfig) -> optax.GradientTransformation:
-    r"""Global-norm clipping then AdamW with a linear warm-up from 0 to ``lr`` over ``warmup`` steps."""
+def lr_schedule(config: TrainConfig):
+    r"""The learning rate at step :math:`k` (0-based; a float or an optax schedule). With
+    :math:`W` = ``warmup``, :math:`N` = ``lr_decay_steps``, :math:`\eta` = ``lr``:
+
+    .. math:: \eta_k = \eta\,rac{k}{W}\ (k < W),\qquad
+              \eta_k = rac{\eta}{2}\Big(1 + \cosrac{\pi (k - W)}{N - W}\Big)\ (W \le k \le N),
+              \qquad \eta_k = 0\ (k > N),
+
+    the linear warm-up of Goyal et al. (2017) and the cosine decay of Loshchilov & Hutter (2017,
+    SGDR, eq. 5, one cycle, no restart); with :math:`N = 0` the rate stays at :math:`\eta` after
+    the warm-up (a float when there is no warm-up either)."""
     _check_config(config)
-    lr = float(config.lr)
-    if config.warmup > 0:
-        lr = optax.linear_schedule(0.0, lr, transition_steps=int(config.warmup))
+    lr, warmup, n = float(config.lr), int(config.warmup), int(config.lr_decay_steps)
+    if n > 0 and warmup > 0:
+        return optax.warmup_cosine_decay_schedule(0.0, lr, warmup, n)
+    if n > 0:
+        return optax.cosine_decay_schedule(lr, n)
+    if warmup > 0:
+        return optax.linear_schedule(0.0, lr, transition_steps=warmup)
+    return lr
+
+
+def optimizer(config: TrainConfig) -> optax.GradientTransformation:
+    r"""Global-norm clipping then AdamW at the learning rate of :func:`lr_schedule` (a linear
+    warm-up from 0 to ``lr`` over ``warmup`` steps, then constant or a cosine to 0)."""
+    lr = lr_schedule(config)
     return optax.chain(
         optax.clip_by_global_norm(float(config.clip_norm)),
         optax.adamw(lr, weight_decay=float(config.weight_decay)),
@@ -260,7 +299,8 @@ def _step_for(model, loss_fn, config, mesh):
     params, static = eqx.partition(model, eqx.is_inexact_array)
     leaves, treedef = jax.tree.flatten(static)
     shapes = tuple((p.shape, str(p.dtype)) for p in jax.tree.leaves(params))
-    fields = (config.lr, config.warmup, config.clip_norm, config.weight_decay, config.ema_decay)
+    fields = (config.lr, config.warmup, config.lr_decay_steps, config.clip_norm)
+    fields += (config.weight_decay, config.ema_decay)
     key = (treedef, tuple(leaves), shapes, loss_fn, tuple(float(f) for f in fields), mesh)
     try:
         hash(key)
@@ -384,7 +424,13 @@ def _mismatch(stored: dict, given: dict) -> list[str]:
     """The names of the fields in which a checkpoint's meta differs from this run's."""
     names = []
     config_s, config_g = stored.get("config", {}), given["config"]
-    names += [f"config.{f}" for f in RESUME_FIELDS if config_s.get(f) != config_g.get(f)]
+    # a field a checkpoint predates (lr_decay_steps) has the value it then had: the default
+    default = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
+    names += [
+        f"config.{f}"
+        for f in RESUME_FIELDS
+        if config_s.get(f, default[f]) != config_g.get(f, default[f])
+    ]
     for k in sorted(set(given) | set(stored)):
         if k in ("config", "step", "pending") or stored.get(k) == given.get(k):
             continue

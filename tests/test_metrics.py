@@ -153,7 +153,9 @@ def test_benchmark_result_reads_what_the_benchmark_wrote(monkeypatch, tmp_path):
     stored = metrics.benchmark_result("sampler_curve")
     assert stored == json.loads((metrics.RESULTS / "sampler_curve.json").read_text())
     assert "DDIM (lam = 0)" in stored["curve"]
-    with pytest.raises(ValueError, match=r"no stored benchmark result 'sampler_curv'.*sampler_curve"):
+    with pytest.raises(
+        ValueError, match=r"no stored benchmark result 'sampler_curv'.*sampler_curve"
+    ):
         metrics.benchmark_result("sampler_curv")
     monkeypatch.setattr(metrics, "RESULTS", tmp_path / "absent")
     with pytest.raises(FileNotFoundError, match="clone of the repository"):

@@ -450,6 +450,7 @@ def test_resume_refuses_when_nothing_loads_and_restart_starts_over(tmp_path):
         ({"lr": 2e-2}, "config.lr"),
         ({"batch_size": 16}, "config.batch_size"),
         ({"seed": 1}, "config.seed"),
+        ({"lr_decay_steps": 8}, "config.lr_decay_steps"),
         ({"meta": {"model": {"channels": 16}}}, "model"),
     ],
 )
@@ -599,3 +600,26 @@ def test_kill_9_at_random_moments_resumes_bit_for_bit(tmp_path):
 def _log(d):
     rows = [json.loads(x) for x in (d / "log.jsonl").read_text().splitlines()]
     return [(r["step"], r["loss"], r["grad_norm"]) for r in rows]
+
+
+def test_lr_schedule_is_the_linear_warm_up_then_the_cosine():
+    """lr_schedule against its closed form (warm-up k/W, then lr/2 (1 + cos(pi (k-W)/(N-W))), 0
+    after N); a cosine measured from step 0 instead of the warm-up's end differs from it; and
+    the optimizer uses it: AdamW's update on a constant gradient is -lr_k (m and v debiased)."""
+    lr, w, n = 0.01, 10, 50
+    sched = train.lr_schedule(train.TrainConfig(steps=n, lr=lr, warmup=w, lr_decay_steps=n))
+    k = np.arange(0, 61)
+    want = np.where(
+        k < w, lr * k / w, np.where(k <= n, lr / 2 * (1 + np.cos(np.pi * (k - w) / (n - w))), 0.0)
+    )
+    got = np.array([float(sched(i)) for i in k])
+    np.testing.assert_allclose(got, want, atol=1e-9)
+    wrong = lr / 2 * (1 + np.cos(np.pi * k / n))
+    assert np.abs(wrong - want)[w:n].max() > 1e-3
+    assert train.lr_schedule(train.TrainConfig(steps=5, lr=lr, warmup=0)) == lr
+    opt = train.optimizer(train.TrainConfig(steps=n, lr=lr, warmup=w, lr_decay_steps=n))
+    p = jnp.zeros(())
+    state = opt.init(p)
+    for i in range(20):
+        upd, state = opt.update(jnp.asarray(0.5), state, p)
+        np.testing.assert_allclose(float(upd), -want[i], rtol=1e-4, atol=1e-9)

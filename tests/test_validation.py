@@ -141,8 +141,11 @@ TABLE = {
             ("clip_norm", lambda v: cfg(clip_norm=v), bad_positive_real),
             ("weight_decay", lambda v: cfg(weight_decay=v), bad_nonneg_real),
             ("ema_decay", lambda v: cfg(ema_decay=v), bad_unit),
+            ("lr_decay_steps", lambda v: cfg(lr_decay_steps=v), bad_nonneg_int),
+            ("lr_decay_steps", lambda v: cfg(warmup=10, lr_decay_steps=v), st.integers(1, 10)),
         ],
         "optimizer": [("config", train.optimizer, junk)],
+        "lr_schedule": [("config", train.lr_schedule, junk)],
         "init_state": [
             (
                 "model",
