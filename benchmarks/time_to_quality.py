@@ -69,7 +69,6 @@ os.environ.setdefault("XLA_FLAGS", "--xla_cpu_experimental_ynn_fusion_type=-indi
 
 import jax  # noqa: E402
 import numpy as np  # noqa: E402
-import optax  # noqa: E402
 from jax.sharding import NamedSharding  # noqa: E402
 from jax.sharding import PartitionSpec as P  # noqa: E402
 from tqdm import tqdm  # noqa: E402
@@ -357,16 +356,10 @@ def ours_setup(x, recipe: dict, holder: dict):
             loss_fn = dc.losses.make_loss_fn(
                 weighting=dc.losses.edm_weighting(sd), t_sampler=t_sampler, per_dim=True
             )
+        if recipe.get("lr_decay") == "cosine":  # warm-up, then cosine to 0 at total_steps
+            cfg = {**cfg, "lr_decay_steps": max(recipe["total_steps"], cfg["warmup"] + 1)}
         config = dc.train.TrainConfig(steps=1, **cfg)  # steps: not used by the step
         opt = dc.train.optimizer(config)
-        if recipe.get("lr_decay") == "cosine":  # warm-up, then cosine to 0 at total_steps
-            lr = optax.warmup_cosine_decay_schedule(
-                0.0, cfg["lr"], max(cfg["warmup"], 1), max(recipe["total_steps"], cfg["warmup"] + 1)
-            )
-            opt = optax.chain(
-                optax.clip_by_global_norm(config.clip_norm),
-                optax.adamw(lr, weight_decay=config.weight_decay),
-            )
         mesh = dc.train.data_mesh()
         step_fn = dc.train.make_step(model, loss_fn, opt, config.ema_decay, mesh)
         state = {"s": jax.device_put(dc.train.init_state(model, opt), NamedSharding(mesh, P()))}
