@@ -27,6 +27,16 @@ for fresh data). The CLI's recipe is also scored with the other samplers of
     .venv-bench/bin/python benchmarks/recipe_sweep.py [--steps 1000] [--n 1500] [--seeds 3]
 
 Prints a table and writes results/recipe_sweep.json.
+
+One training run per variant cannot tell a recipe's gain from the luck of its initialisation and
+batch order (the "training seed 1" row is that luck's size). ``--training-seeds 1 2`` trains every
+selected variant, and the CLI's recipe, again at those training seeds (``TrainConfig.seed``: the
+initial weights and the batch order); a row "NAME, training seed S" is paired with "the CLI's
+recipe, training seed S", and ``across_training_seeds`` holds each variant's paired difference per
+training seed with their mean and SD over training seeds:
+
+    .venv-bench/bin/python benchmarks/recipe_sweep.py --only "lr cosine to 0" "lr 1e-3" \
+        --training-seeds 1 2 --no-samplers --out benchmarks/results/recipe_seeds.json
 """
 
 import argparse
@@ -118,15 +128,21 @@ def train_steps(name: str, recipe: dict, train_x, steps: int):
 
 
 def score_sets(make, train_x, held_x, seeds) -> dict:
-    """Per-seed FD, confidence, class entropy and memorised fraction of ``make(seed)``."""
-    out = {"fd": [], "confidence": [], "class_entropy": [], "memorised": []}
-    for seed in seeds:
+    """Per-seed FD, confidence and class entropy (``metrics.scores_by_seed`` against the training
+    split) and memorised fraction of ``make(seed)``."""
+    memorised = []
+
+    def make_and_check(seed):
         x = np.asarray(make(seed))
-        r = dc.metrics.evaluate(x, train=train_x)
-        for k in ("fd", "confidence", "class_entropy"):
-            out[k].append(float(r[k]))
-        out["memorised"].append(float(dc.metrics.memorised_fraction(x, train_x, held_x)))
-    return out
+        memorised.append(float(dc.metrics.memorised_fraction(x, train_x, held_x)))
+        return x
+
+    out = dc.metrics.scores_by_seed(make_and_check, seeds, train=train_x)
+    return {**out, "memorised": memorised}
+
+
+def seeded(name: str, seed: int) -> str:
+    return name if seed == 0 else f"{name}, training seed {seed}"
 
 
 def paired(a, b):
@@ -144,6 +160,13 @@ def main(argv=None):
     p.add_argument("--seeds", type=int, default=3)
     p.add_argument("--only", nargs="+", choices=list(VARIANTS), help="run only these variants")
     p.add_argument("--no-samplers", action="store_true", help="skip the sampler rows")
+    p.add_argument(
+        "--training-seeds",
+        nargs="+",
+        type=int,
+        default=[0],
+        help="train each variant (and the CLI's recipe) at each of these TrainConfig seeds",
+    )
     p.add_argument("--out", default=str(ttq.RESULTS / "recipe_sweep.json"))
     a = p.parse_args(argv)
     train_x = dc.data.images.load_digits("train")[0]
@@ -154,11 +177,16 @@ def main(argv=None):
     load = os.getloadavg()
     timing = timing_pass([n for n in names if costs_differ(n)], base, train_x)
     results = {}
-    for name in names:
+    for name, tseed in [(n, s) for s in a.training_seeds for n in names]:
         recipe = recipe_of(name, base)
+        if tseed != 0:
+            if "seed" in VARIANTS[name].get("config", {}):
+                continue  # the yardstick row is itself a training seed
+            recipe.setdefault("config", {})["seed"] = tseed
+        key, base_key = seeded(name, tseed), seeded(BASE, tseed)
         relative = timing[name]["relative"] if name in timing else 1.0
         steps = max(1, round(a.steps * relative))
-        weights, holder, seconds = train_steps(name, recipe, train_x, steps)
+        weights, holder, seconds = train_steps(key, recipe, train_x, steps)
         sample = ttq.ours_sampler(holder, SCORE_STEPS)
         res = {
             "changes": VARIANTS[name],
@@ -168,7 +196,7 @@ def main(argv=None):
             "train_seconds_here": seconds,
             "ddim": score_sets(lambda s, w=weights, f=sample: f(w, a.n, s), train_x, held_x, seeds),
         }
-        if name == BASE and not a.no_samplers:
+        if key == BASE and not a.no_samplers:
             model = dc.train.unflatten(holder["model"], jax.numpy.asarray(weights))
             res["samplers"] = {}
             for label, (setting, lam, steps_for) in dc.ddpm.EQUAL_COST.items():
@@ -190,15 +218,30 @@ def main(argv=None):
                         f"{np.mean(res['samplers'][f'{label}, {calls} calls']['fd']):6.2f}",
                         flush=True,
                     )
-        results[name] = res
+        results[key] = res
         fd = res["ddim"]["fd"]
-        d = paired(fd, results[BASE]["ddim"]["fd"])
+        d = paired(fd, results[base_key]["ddim"]["fd"])
         print(
-            f"{name:26s} {steps:5d} steps ({relative:4.2f}x rate)  FD {np.mean(fd):6.2f} ± "
+            f"{key:42s} {steps:5d} steps ({relative:4.2f}x rate)  FD {np.mean(fd):6.2f} ± "
             f"{np.std(fd, ddof=1) if len(fd) > 1 else 0:4.2f}  minus the CLI's {d[0]:+6.2f} ± {d[1]:4.2f}"
             f"  memorised {np.mean(res['ddim']['memorised']):.3f}",
             flush=True,
         )
+    across = {}
+    for name in names[1:]:
+        rows = [(s, seeded(name, s)) for s in a.training_seeds if seeded(name, s) in results]
+        per_seed = {
+            s: paired(results[k]["ddim"]["fd"], results[seeded(BASE, s)]["ddim"]["fd"])[0]
+            for s, k in rows
+        }
+        if len(per_seed) > 1:
+            v = np.array(list(per_seed.values()))
+            across[name] = {
+                "paired_fd_difference_by_training_seed": per_seed,
+                "mean": float(v.mean()),
+                "sd": float(v.std(ddof=1)),
+            }
+            print(f"{name:26s} over training seeds {v.mean():+6.2f} ± {v.std(ddof=1):4.2f}")
     out = {
         "what": "the CLI's recipe with one change at a time, equal wall clock as steps; FD of "
         f"DDIM-{SCORE_STEPS} samples ({a.n} per seed) against the training split, paired by sampling seed",
@@ -210,7 +253,9 @@ def main(argv=None):
         "load_avg_at_start": [round(v, 2) for v in load],
         "cpu": ttq.cpu_model(),
         "versions": ttq.versions(),
+        "training_seeds": a.training_seeds,
         "variants": results,
+        "across_training_seeds": across,
     }
     with open(a.out, "w") as f:
         json.dump(ttq.jsonable(out), f, indent=1)

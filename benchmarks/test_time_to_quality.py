@@ -148,18 +148,28 @@ def test_the_recipe_sweep_runs_and_writes_its_table(tmp_path):
     out = tmp_path / "sweep.json"
     argv = [sys.executable, str(HERE / "recipe_sweep.py"), "--steps", "3", "--n", "32"]
     argv += ["--seeds", "2", "--only", "batch 64", "ln t uniform", "--no-samplers"]
-    argv += ["--out", str(out)]
+    argv += ["--training-seeds", "0", "1", "--out", str(out)]
     proc = subprocess.run(argv, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout + proc.stderr[-4000:]
     result = json.loads(out.read_text())
     variants = result["variants"]
-    assert list(variants) == ["the CLI's recipe", "batch 64", "ln t uniform"]
+    names = ["the CLI's recipe", "batch 64", "ln t uniform"]
+    assert list(variants) == names + [f"{n}, training seed 1" for n in names]
     assert variants["batch 64"]["recipe"]["config"]["batch_size"] == 64
     assert variants["ln t uniform"]["recipe"]["t_sampler"] == "loguniform"
     assert variants["the CLI's recipe"]["steps"] == variants["ln t uniform"]["steps"] == 3
     assert variants["batch 64"]["steps"] > 3  # a cheaper step buys more steps in the same time
     # the override reaches the loss: other noise levels, other weights, another FD
     assert variants["ln t uniform"]["ddim"]["fd"] != variants["the CLI's recipe"]["ddim"]["fd"]
+    # another training seed is another model (initial weights and batch order), paired with the
+    # CLI's recipe at that seed
+    again = variants["ln t uniform, training seed 1"]
+    assert again["recipe"]["config"]["seed"] == 1
+    assert again["ddim"]["fd"] != variants["ln t uniform"]["ddim"]["fd"]
+    across = result["across_training_seeds"]["ln t uniform"]
+    by_seed = across["paired_fd_difference_by_training_seed"]
+    assert set(by_seed) == {"0", "1"}
+    assert across["mean"] == pytest.approx((by_seed["0"] + by_seed["1"]) / 2)
     for v in variants.values():
         assert len(v["ddim"]["fd"]) == 2 and all(
             math.isfinite(f) and f > 0 for f in v["ddim"]["fd"]

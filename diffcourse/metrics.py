@@ -359,18 +359,25 @@ SCORES = ("fd", "confidence", "class_entropy")
 LABELS = {"fd": "FD", "confidence": "confidence", "class_entropy": "class entropy"}
 
 
-def score_over_seeds(make, seeds=(0, 1, 2), **evaluate_kw):
-    r"""Score a sampler over seeds: :func:`evaluate` of ``make(seed)`` (images (n, H, W)) for each
-    of ``seeds``. Returns ``{metric: (mean, sd)}`` for FD, confidence and class entropy, the SD over
-    seeds with ``ddof = 0`` (a row of :func:`format_table`). ``evaluate_kw`` go to :func:`evaluate`."""
+def scores_by_seed(make, seeds=(0, 1, 2), **evaluate_kw):
+    r"""Score a sampler seed by seed: :func:`evaluate` of ``make(seed)`` (images (n, H, W)) for
+    each of ``seeds``. Returns ``{metric: [value per seed]}`` for FD, confidence and class entropy,
+    in the order of ``seeds``: the per-seed values that a paired comparison of two samplers on the
+    same seeds needs (:func:`score_over_seeds` summarises them). ``evaluate_kw`` go to
+    :func:`evaluate`."""
     if not callable(make):
         raise _validate.fail("make", "a function seed -> images (n, H, W)", repr(make))
     seeds = _validate.ints("seeds", seeds, minimum=0)
     rows = [evaluate(np.asarray(make(seed)), **evaluate_kw) for seed in seeds]
-    return {
-        k: (float(np.mean([r[k] for r in rows])), float(np.std([r[k] for r in rows])))
-        for k in SCORES
-    }
+    return {k: [float(r[k]) for r in rows] for k in SCORES}
+
+
+def score_over_seeds(make, seeds=(0, 1, 2), **evaluate_kw):
+    r"""Score a sampler over seeds: the mean and SD over ``seeds`` of :func:`scores_by_seed`.
+    Returns ``{metric: (mean, sd)}`` for FD, confidence and class entropy, the SD over seeds with
+    ``ddof = 0`` (a row of :func:`format_table`). ``evaluate_kw`` go to :func:`evaluate`."""
+    values = scores_by_seed(make, seeds, **evaluate_kw)
+    return {k: (float(np.mean(v)), float(np.std(v))) for k, v in values.items()}
 
 
 def format_table(rows) -> str:

@@ -87,10 +87,13 @@ def test_score_over_seeds_and_format_table(digits):
     train, held, _ = digits
     make = lambda s: held[s * 100 : s * 100 + 97]
     row = metrics.score_over_seeds(make, seeds=(0, 1))
+    by_seed = metrics.scores_by_seed(make, seeds=(1, 0))
     each = [metrics.evaluate(make(s)) for s in (0, 1)]
     for k in ("fd", "confidence", "class_entropy"):
         values = [e[k] for e in each]
         assert row[k] == pytest.approx((np.mean(values), np.std(values)), rel=1e-12)
+        assert by_seed[k] == pytest.approx(values[::-1], rel=1e-12)  # in the order of seeds
+    assert by_seed["fd"][0] != by_seed["fd"][1]  # two different sets, not one score repeated
     text = metrics.format_table({"held-out": row, "again": row})
     lines = text.splitlines()
     assert len(lines) == 3 and lines[0].split() == ["FD", "confidence", "class", "entropy"]

@@ -392,6 +392,14 @@ TABLE = {
                 st.sampled_from(["", "../README", "a/b", ".hidden", "sampler_curve.json", 3, None]),
             )
         ],
+        "scores_by_seed": [
+            ("make", lambda v: metrics.scores_by_seed(v), bad_callable),
+            (
+                "seeds",
+                lambda v: metrics.scores_by_seed(lambda s: IMAGES, seeds=v),
+                st.sampled_from([(), (-1,), (0.5,), "01", 3, None, (True,)]),
+            ),
+        ],
         "score_over_seeds": [
             ("make", lambda v: metrics.score_over_seeds(v), bad_callable),
             (
