@@ -65,6 +65,11 @@ def test_both_contenders_trained_to_the_marks(run):
         assert finite_positive(c["first_step_s"]) and finite_positive(c["steps_per_s"])
         assert len(c["load_avg"]) == 3
     assert "1500 images" in result["meta"]["data"] and result["meta"]["batch_size"] == 128
+    # ours runs the CLI's default cosine, which ends at a step measured before its clock started
+    recipe = result["contenders"]["ours"]["recipe"]
+    assert recipe["lr_decay"] == "cosine"
+    assert recipe["total_steps"] == result["meta"]["ours_cosine_horizon"]
+    assert recipe["total_steps"] > recipe["config"]["warmup"]
 
 
 def test_every_fd_is_finite_and_positive(run):

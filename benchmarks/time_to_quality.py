@@ -19,7 +19,10 @@ Two contenders, trained one after the other in this process (never concurrently)
 - ours: the course's model with the recipe of ``python -m diffcourse train`` (its parser's defaults,
   read from ``diffcourse.__main__.build_parser``: the digits U-Net, EDM's loss and preconditioning,
   Karras et al. 2022, with sigma_data the training data's RMS rounded to 4 decimals, lr 2e-3,
-  warm-up 200, EMA 0.999, batch 128, seed 0), trained by the compiled step the CLI uses
+  warm-up 200, then the CLI's cosine to 0 at its last step, EMA 0.999, batch 128, seed 0; the
+  cosine's last step is put at the last mark, from a step rate measured before the clock starts,
+  ``--horizon-steps`` to give it: one run, so the earlier marks see a rate still high, which a
+  run ending there would not have), trained by the compiled step the CLI uses
   (``dc.train.make_step``, with ``dc.train.fit``'s keys, batch order and sharding: the same
   parameters step for step as the CLI run) in a loop of this script's, so that snapshots can be
   taken between steps; no checkpoint files are written (the CLI writes one every 500 steps).
@@ -323,6 +326,7 @@ def cli_recipe() -> dict:
             "groups": a.groups,
         },
         "loss": a.param,
+        "lr_decay": a.lr_schedule,
         "config": {
             "batch_size": a.batch_size,
             "lr": a.lr,
@@ -351,11 +355,17 @@ def ours_setup(x, recipe: dict, holder: dict):
         loss = dc.ddpm.Loss(kind=recipe["loss"], sigma_data=sd, **recipe.get("loss_kw", {}))
         model = dc.ddpm.build(k_init, images.shape[1:], arch, loss)
         loss_fn = loss.loss_fn()
-        if recipe.get("t_sampler") == "loguniform":  # ln t uniform on the log-normal's range
-            t_sampler = dc.losses.LogUniform(*model.t_range)
-            loss_fn = dc.losses.make_loss_fn(
-                weighting=dc.losses.edm_weighting(sd), t_sampler=t_sampler, per_dim=True
-            )
+        other = recipe.get("t_sampler")
+        if other is not None:  # another noise-level law (and weighting) on the same network
+            weighting, t_sampler = {
+                # ln t uniform on the log-normal's range, EDM's weighting
+                "loguniform": (dc.losses.edm_weighting(sd), dc.losses.LogUniform(*model.t_range)),
+                # flow matching's objective: w = 1/tau^2, tau uniform (rectified flow)
+                "fm": (dc.flow.fm_weighting, dc.flow.TauUniform()),
+                # w = 1/tau^2, logit tau ~ N(0, 1) (Esser et al. 2024)
+                "fm-logit-normal": (dc.flow.fm_weighting, dc.flow.LogitNormal()),
+            }[other]
+            loss_fn = dc.losses.make_loss_fn(weighting=weighting, t_sampler=t_sampler, per_dim=True)
         if recipe.get("lr_decay") == "cosine":  # warm-up, then cosine to 0 at total_steps
             cfg = {**cfg, "lr_decay_steps": max(recipe["total_steps"], cfg["warmup"] + 1)}
         config = dc.train.TrainConfig(steps=1, **cfg)  # steps: not used by the step
@@ -381,6 +391,24 @@ def ours_setup(x, recipe: dict, holder: dict):
         return step, snapshot
 
     return setup
+
+
+def cosine_horizon(x, recipe: dict, last_mark: float, steps: int = 40) -> dict:
+    """The step at which ours' cosine reaches 0, so that it ends at the last mark: ``steps`` steps
+    of ``recipe`` with a constant rate (the same cost per step) after one compiled step, timed;
+    the horizon is that rate times the last mark less the compile. Then every compiled program
+    is dropped (``jax.clear_caches``), so the timed run compiles cold, as a user's does."""
+    step, _ = ours_setup(x, {**recipe, "lr_decay": "constant"}, {})()
+    t0 = time.perf_counter()
+    step(0)
+    compile_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    for k in range(1, 1 + steps):
+        step(k)
+    rate = steps / (time.perf_counter() - t0)
+    jax.clear_caches()
+    horizon = max(recipe["config"]["warmup"] + 1, round(rate * (last_mark - compile_s)))
+    return {"steps_per_s": rate, "compile_s": compile_s, "horizon_steps": horizon}
 
 
 # --------------------------------------------------------------------------------------------
@@ -655,6 +683,12 @@ def parse_args(argv):
         default=300,
         help="seconds to wait for the load average to settle before each contender (300)",
     )
+    p.add_argument(
+        "--horizon-steps",
+        type=int,
+        help="the step where ours' cosine learning rate reaches 0 (default: measured, so that it "
+        "ends at the last mark)",
+    )
     p.add_argument("--tag", default="", help="results go to time_to_quality_TAG.json / .png")
     p.add_argument("--out-dir", type=pathlib.Path, default=RESULTS, help="benchmarks/results")
     a = p.parse_args(argv)
@@ -662,6 +696,8 @@ def parse_args(argv):
         b <= m for m, b in zip(a.marks, a.marks[1:], strict=False)
     ):
         p.error(f"--marks must be positive and strictly increasing; got {a.marks}")
+    if a.horizon_steps is not None and a.horizon_steps < 1:
+        p.error(f"--horizon-steps must be a positive integer; got {a.horizon_steps}")
     if a.n < 2 or a.seeds < 1 or a.torch_threads < 1:
         p.error("--n must be >= 2, --seeds >= 1, --torch-threads >= 1")
     return a
@@ -696,6 +732,12 @@ def main(argv=None) -> int:
         "ours": ours_setup(train_x, recipe, holders["ours"]),
     }
     for name, setup in setups.items():  # one after the other, each alone
+        if name == "ours" and recipe["lr_decay"] == "cosine":  # its cosine ends at the last mark
+            horizon = {"horizon_steps": a.horizon_steps, "given": True}
+            if a.horizon_steps is None:
+                horizon = {**cosine_horizon(train_x, recipe, a.marks[-1]), "given": False}
+            recipe["total_steps"] = meta["ours_cosine_horizon"] = horizon["horizon_steps"]
+            print(f"ours: cosine learning rate to 0 at step {recipe['total_steps']}", flush=True)
         try:
             load = check_load(name, a.allow_load, a.settle)
         except LoadError as err:

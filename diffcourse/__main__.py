@@ -541,9 +541,10 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--warmup", type=int, default=200)
     tr.add_argument(
         "--lr-schedule",
-        default="constant",
+        default="cosine",
         choices=["cosine", "constant"],
-        help="after the warm-up: constant, or a cosine to 0 at the last step (default: constant)",
+        help="after the warm-up: a cosine to 0 at the last step (default; --resume needs the same "
+        "--steps), or constant (a run that can be extended)",
     )
     tr.add_argument("--ema-decay", type=float, default=0.999)
     tr.add_argument("--checkpoint-every", type=int, default=500)

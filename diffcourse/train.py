@@ -146,8 +146,8 @@ def lr_schedule(config: TrainConfig):
     r"""The learning rate at step :math:`k` (0-based; a float or an optax schedule). With
     :math:`W` = ``warmup``, :math:`N` = ``lr_decay_steps``, :math:`\eta` = ``lr``:
 
-    .. math:: \eta_k = \eta\,rac{k}{W}\ (k < W),\qquad
-              \eta_k = rac{\eta}{2}\Big(1 + \cosrac{\pi (k - W)}{N - W}\Big)\ (W \le k \le N),
+    .. math:: \eta_k = \eta\,\frac{k}{W}\ (k < W),\qquad
+              \eta_k = \frac{\eta}{2}\Big(1 + \cos\frac{\pi (k - W)}{N - W}\Big)\ (W \le k \le N),
               \qquad \eta_k = 0\ (k > N),
 
     the linear warm-up of Goyal et al. (2017) and the cosine decay of Loshchilov & Hutter (2017,

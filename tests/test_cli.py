@@ -119,11 +119,17 @@ BAD = [
     ("train --steps 2 --resume --restart --out {d}/t", "exclude each other"),
     ("train --steps 2 --resume --out {d}/nothing", "nothing to --resume"),
     ("train --steps 2 --out {d}/run", "already holds a training run"),
-    ("train --steps 4 --resume --out {d}/run " + " ".join(TINY), "(lr: 0.001 there, 0.002 here)"),
+    ("train --steps 4 --resume --out {d}/run " + " ".join(TINY), "(lr: 0.001 there, 0.002 here,"),
     (
         "train --steps 4 --resume --out {d}/run --lr 1e-3 --batch-size 32 --warmup 2 "
         "--channels 16 --groups 4",
-        "(channels: 8 there, 16 here)",
+        "channels: 8 there, 16 here",
+    ),
+    (  # the fixture's run kept its rate (no decay stored); the default decays to --steps
+        "train --steps 4 --resume --out {d}/run --lr 1e-3 --batch-size 32 --warmup 2 "
+        "--channels 8 --groups 4",
+        "(lr_decay_steps: 0 there, 4 here); give the same flags, or --restart to start over "
+        "(a cosine schedule ends at the run's --steps",
     ),
     ("train", "the following arguments are required"),
     ("nonsense", "invalid choice"),
@@ -173,10 +179,13 @@ def test_bad_arguments_in_a_fresh_process_load_no_jax(tmp_path):
 
 def test_train_resume_and_sample(tmp_path, capsys):
     out = tmp_path / "run"
-    assert main(["train", "--data", "digits", "--steps", "2", "--out", str(out), *TINY]) == 0
+    # a constant rate after the warm-up: a run that can be extended (the default cosine ends at
+    # --steps, and a resume with other --steps is refused, tested in BAD)
+    flags = [*TINY, "--lr-schedule", "constant"]
+    assert main(["train", "--data", "digits", "--steps", "2", "--out", str(out), *flags]) == 0
     assert (out / "model.ckpt").is_file() and (out / "checkpoint.ckpt").is_file()
     assert (
-        main(["train", "--data", "digits", "--steps", "3", "--out", str(out), "--resume", *TINY])
+        main(["train", "--data", "digits", "--steps", "3", "--out", str(out), "--resume", *flags])
         == 0
     )
     assert dc.train.read_meta(out / "model.ckpt")["step"] == 3

@@ -146,13 +146,16 @@ def test_save_load_round_trip_and_corrupt_file(tmp_path):
         ddpm.load(path)
 
 
-def test_shipped_checkpoint_quality_and_the_bar_fails_the_pixel_gaussian():
-    """Notebook 08's quality bar on 297 samples (the held-out split's size, so both FDs carry the
-    same finite-sample bias), DDIM 25 steps, key 1: FD <= 1.2 x the held-out real digits' FD
-    (measured ratio 0.90), confidence >= 0.95 (held-out 0.99), class entropy >= 2.2 nats, and a
-    calibrated memorised fraction below 0.1 (held-out digits score 0.05 by construction; notebook
-    08 measured 0.013). The bar has power: the full-covariance pixel Gaussian fails it on 3 seeds
-    (FD measured 11.3-12.5 against a bar of 8.1, confidence 0.89; it passes the old bar of 2x)."""
+def test_shipped_checkpoint_quality_and_the_bar_fails_the_pixel_gaussian(float32):
+    """Notebook 08's quality bar, in float32 as a user samples, on 297 samples (the held-out split's size, so both FDs carry the
+    same finite-sample bias): the mean FD over 12 seeds <= 1.2 x the held-out real digits' FD,
+    with DDPM's ancestral step at 50 network calls (the best sampler at 50 calls in
+    benchmarks/recipe_sweep.py). At 297 samples one seed's FD has an SD of about 2, as large as
+    the margin, so one seed (or three) decides nothing: measured 7.00, standard error 0.58,
+    against a bar of 8.11 (DDIM 25 steps 7.68, SE 0.67). Also confidence >= 0.95 (held-out 0.99),
+    class entropy >= 2.2 nats, and a calibrated memorised fraction below 0.1 (held-out digits
+    score 0.05 by construction). The bar has power: the full-covariance pixel Gaussian fails it on
+    every one of 3 seeds (FD measured 11.3-12.5, confidence 0.89)."""
     train, held = dc.data.images.load_digits("train")[0], dc.data.images.load_digits("heldout")[0]
     ref = dc.metrics.heldout_reference()
     bar = 1.2 * ref["fd"]
@@ -161,19 +164,27 @@ def test_shipped_checkpoint_quality_and_the_bar_fails_the_pixel_gaussian():
         assert gauss["fd"] > bar and gauss["confidence"] < 0.95, gauss
     model, meta = ddpm.load()
     assert meta["image_shape"] == [8, 8, 1]
-    x = np.asarray(ddpm.sample(jax.random.key(1), model, 297, setting="ddim", steps=25))[..., 0]
-    got = dc.metrics.evaluate(x)
-    memorised = dc.metrics.memorised_fraction(x, train, held)
+    memorised = []
+
+    def make(seed):
+        x = ddpm.sample(jax.random.key(seed), model, 297, setting="ddim-eta", lam=1.0, steps=50)
+        x = np.asarray(x)[..., 0]
+        memorised.append(dc.metrics.memorised_fraction(x, train, held))
+        return x
+
+    got = dc.metrics.scores_by_seed(make, seeds=tuple(range(12)))
+    fd = np.mean(got["fd"])
+    se = np.std(got["fd"], ddof=1) / np.sqrt(12)
     print(
-        f"shipped model: confidence {got['confidence']:.3f} (held-out {ref['confidence']:.3f}), "
-        f"class entropy {got['class_entropy']:.3f} nats (held-out {ref['class_entropy']:.3f}), "
-        f"FD {got['fd']:.2f} (held-out {ref['fd']:.2f}, ratio {got['fd'] / ref['fd']:.2f}), "
-        f"memorised fraction {memorised:.3f}"
+        f"shipped model, 12 seeds: FD {fd:.2f} (SE {se:.2f}; held-out {ref['fd']:.2f}, bar "
+        f"{bar:.2f}), confidence {np.mean(got['confidence']):.3f} (held-out "
+        f"{ref['confidence']:.3f}), class entropy {np.mean(got['class_entropy']):.3f} nats, "
+        f"memorised fraction {np.mean(memorised):.3f}"
     )
-    assert got["fd"] <= bar
-    assert got["confidence"] >= 0.95
-    assert got["class_entropy"] >= 2.2
-    assert memorised < 0.1
+    assert fd <= bar
+    assert np.mean(got["confidence"]) >= 0.95
+    assert np.mean(got["class_entropy"]) >= 2.2
+    assert max(memorised) < 0.1
 
 
 class _CountedGaussian:

@@ -97,14 +97,15 @@ def noisy_loss(model, key, batch):
     return jnp.mean((batch[:, :3] + 0.1 * eps - model.w) ** 2)
 
 
-def test_resume_gives_the_uninterrupted_result(tmp_path):
+@pytest.mark.parametrize("decay", [0, 10])
+def test_resume_gives_the_uninterrupted_result(tmp_path, decay):
+    """Stopped at step 5 and resumed to 10: the weights of an uninterrupted run, with the rate
+    constant after the warm-up (decay 0) and along the cosine that ends at step 10 (the command
+    line's default), whose position is the step restored from the checkpoint."""
     data, n = regression_data(), 10
-    full = train.TrainConfig(
-        steps=n, batch_size=32, lr=1e-2, warmup=4, checkpoint_every=3, log_every=2
-    )
-    half = train.TrainConfig(
-        steps=n // 2, batch_size=32, lr=1e-2, warmup=4, checkpoint_every=3, log_every=2
-    )
+    kw = dict(batch_size=32, lr=1e-2, warmup=4, checkpoint_every=3, log_every=2)
+    full = train.TrainConfig(steps=n, lr_decay_steps=decay, **kw)
+    half = train.TrainConfig(steps=n // 2, lr_decay_steps=decay, **kw)
     key = jax.random.key(7)
     straight = train.fit(
         key, Noisy(), noisy_loss, data, full, out_dir=tmp_path / "a", progress=False
