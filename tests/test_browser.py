@@ -107,6 +107,9 @@ WIDGETS_JS = """(name) => {
 }"""
 
 
+WIDGET_WAIT = 30.0  # seconds a widget view may take to leave "Loading widget..."
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -285,8 +288,18 @@ def _run(lab, context, name):
         page.evaluate("() => window.jupyterapp.commands.execute('notebook:clear-all-cell-outputs')")
         page.evaluate("() => window.jupyterapp.commands.execute('notebook:restart-run-all')")
         state = _wait_for_run(page, name)
-        page.wait_for_timeout(1000)  # let widget views finish rendering
-        state["widgets"] = page.evaluate(f"({WIDGETS_JS})({json.dumps(name)})")
+        # Let widget views finish rendering: a view shows "Loading widget..." until its model
+        # arrives or is given up on ("Error displaying widget"), which on a busy machine takes
+        # seconds after the kernel is idle. One still loading after WIDGET_WAIT s stays so.
+        deadline = time.monotonic() + WIDGET_WAIT
+        while True:
+            page.wait_for_timeout(1000)
+            widgets = page.evaluate(f"({WIDGETS_JS})({json.dumps(name)})")
+            if time.monotonic() > deadline or not any(
+                "Loading widget" in w["text"] for w in widgets
+            ):
+                break
+        state["widgets"] = widgets
         state["seconds"] = time.monotonic() - start
         _screenshot_first_figure(page, name)
     finally:
