@@ -149,9 +149,9 @@ def test_save_load_round_trip_and_corrupt_file(tmp_path):
 def test_shipped_checkpoint_quality_and_the_bar_fails_the_pixel_gaussian(float32):
     """Notebook 08's quality bar, in float32 as a user samples, on 297 samples (the held-out
     split's size, so both FDs carry the same finite-sample bias): the mean FD over 12 seeds <= 1.2
-    x the held-out real digits' FD, with DDPM's ancestral step at 25 network calls (the best
-    sampler family at that cost in benchmarks/recipe_sweep.py; notebook 08 samples with 50, which
-    its stored curve scores alike, 6.6 and 6.6; 25 halves this test's time). At 297 samples one
+    x the held-out real digits' FD, with DDPM's ancestral step (the best sampler at 50 network
+    calls in benchmarks/recipe_sweep.py, which notebook 08 uses) at 25 calls, which notebook 08's
+    stored curve scores as 50 (6.6 and 6.6) in half this test's time. At 297 samples one
     seed's FD has an SD of about 2, as large as the margin, so one seed (or three) decides
     nothing: measured 6.86, standard error 0.55, against a bar of 8.11 (DDPM at 50 calls 7.00, SE
     0.58; DDIM 25 steps 7.68, SE 0.67). Also confidence >= 0.95 (held-out 0.99), class entropy
