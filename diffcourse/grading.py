@@ -15,6 +15,9 @@ exercise's status:
 ``passed``
     the solution cell ran, and every check cell after it ran without an error and printed a line
     starting with ``Correct`` (a check cell edited so that it checks nothing fails).
+``used the course's own implementation``
+    the checks passed, but the answer cell calls the package function that computes what the
+    exercise asks (named in the exercise's registry entry, :func:`package_calls`): not passed.
 ``not attempted``
     the solution cell raised ``NotImplementedError`` (the stub, or the student's own), or a check
     raised ``NotImplementedError`` from the student's function (a stub inside a ``def``).
@@ -47,6 +50,7 @@ import nbformat
 
 SOLUTION_TAG = "solution"
 PASSED, FAILED, NOT_ATTEMPTED = "passed", "failed", "not attempted"
+USED_PACKAGE = "used the course's own implementation"
 KERNEL_ENV = {"JAX_PLATFORMS": "cpu", "DIFFCOURSE_QUICK": "1"}  # set in every grading kernel
 DEFAULT_TIMEOUT = 600  # seconds per cell; quick mode's longest training cell takes about a minute
 KERNEL_NAME = "python3"  # jupyter_client runs it with the grader's own interpreter
@@ -77,6 +81,48 @@ class StudentCopy:
     notebooks: tuple  # paths written
     exercises: int  # stubs written
     notes: tuple  # e.g. a notebook that reads a file outside its folder
+
+
+# --------------------------------------------------------------------------------------------
+# the package's own implementation in an answer cell
+
+
+def package_calls(source: str, package) -> list:
+    """The names in ``package`` (a registry entry's package functions: ``"diffcourse.flow.fm_weighting"``
+    for a function, ``"*.posterior_mean"`` for a method of any object) that ``source`` uses,
+    read from its syntax tree: an attribute access ``<anything>.name`` (``dc.flow.fm_weighting``,
+    ``flow.fm_weighting``, ``pop.posterior_mean``) or ``from <module> import name``. A function
+    of the student's own with the same name (a plain ``name``) is not counted."""
+    tree = _parse(source)
+    if tree is None or not package:
+        return []
+    wanted = {p.rsplit(".", 1)[-1]: p for p in package}
+    used = []
+    for node in ast.walk(tree):
+        name = None
+        if isinstance(node, ast.Attribute) and node.attr in wanted:
+            name = node.attr
+        elif isinstance(node, ast.ImportFrom):
+            module = node.module or ""
+            for alias in node.names:
+                target = wanted.get(alias.name)
+                if target and (target.startswith("*") or target.rsplit(".", 1)[0] == module):
+                    name = alias.name
+        if name is not None and wanted[name] not in used:
+            used.append(wanted[name])
+    return used
+
+
+def _registry_entry(ex: "Exercise"):
+    """The registry entry of an exercise's first check, or None (an unknown check)."""
+    if not ex.check_names:
+        return None
+    try:
+        from diffcourse import exercises as _ex
+
+        return _ex.entry_for(ex.check_names[0])
+    except Exception:  # a broken registry never stops the grading
+        return None
 
 
 # --------------------------------------------------------------------------------------------
@@ -449,6 +495,15 @@ def _mark(ex: Exercise, nb, replies, fatal) -> tuple:
                 f"the check cell {k} ran but printed no 'Correct' line (was the check edited?)",
                 None,
             )
+    entry = _registry_entry(ex)
+    used = package_calls(nb.cells[ex.solution].source, entry.package) if entry else []
+    if used:
+        return (
+            USED_PACKAGE,
+            f"your answer calls {', '.join(u.lstrip('*.') for u in used)}, the course's own "
+            "implementation of what the exercise asks you to write",
+            None,
+        )
     return PASSED, "", None
 
 
@@ -478,6 +533,7 @@ def _grade_notebook(path: pathlib.Path, timeout: int) -> dict:
         entry["errors"].append({"cell": stopped, **fatal})
     for ex in found:
         status, message, error = _mark(ex, nb, replies, fatal)
+        registered = _registry_entry(ex)
         entry["exercises"].append(
             {
                 "id": f"{path.stem}:{ex.number}",
@@ -487,6 +543,7 @@ def _grade_notebook(path: pathlib.Path, timeout: int) -> dict:
                 "status": status,
                 "message": message,
                 "error": error,
+                "tried": registered.tried if registered else "",
             }
         )
     return _totals(entry, start)
@@ -497,6 +554,7 @@ def _totals(entry: dict, start: float) -> dict:
     entry["passed"] = sum(e["status"] == PASSED for e in exs)
     entry["not_attempted"] = sum(e["status"] == NOT_ATTEMPTED for e in exs)
     entry["failed"] = sum(e["status"] == FAILED for e in exs)
+    entry["used_package"] = sum(e["status"] == USED_PACKAGE for e in exs)
     entry["total"] = len(exs)
     entry["score"] = entry["passed"] / len(exs) if exs else None
     entry["seconds"] = round(time.perf_counter() - start, 1)
@@ -567,25 +625,39 @@ def grade(directory, *, only=None, timeout: int = DEFAULT_TIMEOUT, report=None, 
     return result
 
 
-def table(report: dict, width: int = 90) -> str:
-    """The report as a short plain-text table: one row per exercise, one line of errors outside
-    exercises per notebook, a score line per notebook and the total."""
-    rows = [f"{'exercise':<34} {'status':<14} message"]
+def table(report: dict, width: int = 100) -> str:
+    """The report as plain text a student reads: per exercise its status, the check's whole
+    message and what the check tried (wrapped at ``width``, never cut); errors outside the
+    exercises; per notebook a summary line for the teacher (passed, failed, not attempted, the
+    package's own implementation used); and the total."""
+    import textwrap
+
+    def wrapped(label, text):
+        text = _one_line(text)
+        return textwrap.wrap(
+            text, width, initial_indent=f"    {label}", subsequent_indent=" " * (4 + len(label))
+        )
+
+    rows = []
     for nb in report["notebooks"]:
         for ex in nb["exercises"]:
             check = ex["checks"][0].rsplit(".", 1)[-1] if ex["checks"] else ""
-            name = f"{ex['id']} {check}"
-            msg = _one_line(ex["message"])
-            msg = msg if len(msg) <= width else msg[: width - 3] + "..."
-            rows.append(f"{name:<34} {ex['status']:<14} {msg}".rstrip())
+            rows.append(f"{ex['id']:<28} {check:<32} {ex['status']}")
+            if ex["message"]:
+                rows += wrapped("why: ", ex["message"])
+            if ex.get("tried"):
+                rows += wrapped("the check: ", ex["tried"])
         for err in nb["errors"]:
             where = "the notebook file" if err["cell"] is None else f"cell {err['cell']}"
-            msg = _one_line(f"{err['error']}: {err['message']}")
-            msg = msg if len(msg) <= width else msg[: width - 3] + "..."
-            rows.append(f"  {nb['notebook']}: error outside the exercises in {where}: {msg}")
+            rows += wrapped(
+                f"{nb['notebook']}: error outside the exercises in {where}: ",
+                f"{err['error']}: {err['message']}",
+            )
         score = "" if nb["score"] is None else f" ({100 * nb['score']:.0f}%)"
         rows.append(
-            f"  {nb['notebook']}: {nb['passed']}/{nb['total']} passed{score}, {nb['seconds']} s"
+            f"  {nb['notebook']}: {nb['passed']}/{nb['total']} passed{score}, "
+            f"{nb['failed']} failed, {nb['not_attempted']} not attempted, "
+            f"{nb.get('used_package', 0)} used the course's own implementation; {nb['seconds']} s"
         )
     score = "" if report["score"] is None else f" ({100 * report['score']:.0f}%)"
     rows.append(f"total: {report['passed']}/{report['total']} passed{score}")

@@ -21,8 +21,10 @@ real split, the scale every generated figure is read against. :func:`benchmark_r
 measurements the benchmark scripts store (sample quality against network calls or training time).
 """
 
+import dataclasses
 import functools
 import json
+import math
 import pathlib
 
 import equinox as eqx
@@ -402,6 +404,131 @@ def format_table(rows) -> str:
             f"{name!s:{width}s}" + "".join(f" {m:6.2f} ± {s:4.2f}  " for m, s in row.values())
         )
     return "\n".join(line.rstrip() for line in lines)
+
+
+@dataclasses.dataclass(frozen=True)
+class Comparison:
+    """What :func:`compare` returns. ``difference``: mean of a minus mean of b; ``se``: its
+    standard error; ``n_a``, ``n_b``: the replicates on each side; ``lower``, ``upper``:
+    ``difference -/+ 2 se``; ``verdict``: ``"no difference measured"``, ``"<name> lower"`` or
+    ``"<name> higher"`` (the name of a); ``paired``: differences per seed (True) or Welch's
+    two-sample SE (False); ``units``: what each side's replicates are (``"seeds"``,
+    ``"training seeds"``, or ``"sampling seeds (one training seed)"`` when a 2-D side had a single
+    training seed); ``names``: the names of a and b."""
+
+    difference: float
+    se: float
+    n_a: int
+    n_b: int
+    lower: float
+    upper: float
+    verdict: str
+    paired: bool
+    units: tuple
+    names: tuple
+
+    def __str__(self) -> str:
+        # two significant digits of the SE, and at least two decimals
+        digits = 2 if self.se <= 0 else max(2, 1 - math.floor(math.log10(self.se)))
+        name_a, name_b = self.names
+        unit_a, unit_b = self.units
+        if self.paired:
+            count = f"{self.n_a} paired {unit_a}"
+        elif unit_a == unit_b:
+            count = f"Welch, {self.n_a} and {self.n_b} {unit_a}"
+        else:
+            count = f"Welch, {self.n_a} {unit_a} and {self.n_b} {unit_b}"
+        return (
+            f"{name_a} - {name_b} = {self.difference:.{digits}f} ± {self.se:.{digits}f} "
+            f"(SE, {count}): {self.verdict}"
+        )
+
+
+def _replicates(name, scores):
+    """``scores`` (seeds,) or (training seeds, sampling seeds) -> (replicates (n,), unit)."""
+    s = _validate.array(name, scores)
+    if s.ndim not in (1, 2):
+        raise _validate.fail(
+            name, "scores of shape (seeds,) or (training seeds, sampling seeds)", f"shape {s.shape}"
+        )
+    if s.ndim == 1:
+        values, unit = s, "seeds"
+    elif len(s) == 1:  # one training seed: its sampling seeds are all the replication there is
+        values, unit = s[0], "sampling seeds (one training seed)"
+    else:
+        values, unit = s.mean(axis=1), "training seeds"
+    if len(values) < 2:
+        raise _validate.fail(
+            name, f"at least 2 {unit.split(' (')[0]} (a spread needs two)", f"shape {s.shape}"
+        )
+    return values.astype(np.float64), unit
+
+
+def compare(a_scores, b_scores, *, names=("a", "b"), paired=None) -> Comparison:
+    r"""Is a's score different from b's, given the spread over seeds? The mean difference, its
+    standard error and a verdict at 2 SE.
+
+    ``a_scores``, ``b_scores``: one score (e.g. the FD) per seed, shape (seeds,) (the lists of
+    :func:`scores_by_seed`), or per (training seed, sampling seed), shape (m, k). In 2-D the
+    sampling axis is averaged first, so the replicate is the training seed (re-training varies
+    the score more than re-sampling does: Bouthillier et al. 2021, *Accounting for variance in
+    machine learning benchmarks*, MLSys); with a single training seed (shape (1, k)) the sampling
+    seeds are the replicates, which leaves out the training variation, and ``units`` says so.
+
+    With :math:`\bar a, \bar b` the means of :math:`n_a, n_b` replicates, :math:`D = \bar a - \bar b`,
+
+    - paired (the same seeds on both sides; default when the shapes agree, or ``paired=True``):
+      :math:`d_i = a_i - b_i`, :math:`\mathrm{SE} = s_d/\sqrt n` (Student 1908);
+    - unpaired (``paired=False``, or shapes that differ): Welch's
+      :math:`\mathrm{SE} = \sqrt{s_a^2/n_a + s_b^2/n_b}` (Welch 1947, *Biometrika* 34, 28),
+
+    sample variances with :math:`n - 1`. The verdict is ``"no difference measured"`` when
+    :math:`|D| \le 2\,\mathrm{SE}`, else ``"<name of a> lower"`` or ``"... higher"``; ``lower``,
+    ``upper`` are :math:`D \mp 2\,\mathrm{SE}`. Two SE is the normal 95 % rule: with few seeds
+    Student's quantile is larger (4.30 for 3 paired seeds), so a verdict is a screen, not a 5 %
+    test. Checked: finite numbers of 1 or 2 axes, at least 2 replicates a side, ``names`` two
+    non-empty strings, ``paired`` None, True or False, and with ``paired=True`` one shape.
+
+    Examples:
+        >>> print(compare([6.1, 6.4, 6.0], [6.9, 7.1, 6.8], names=("ddim", "euler")))
+        ddim - euler = -0.767 ± 0.033 (SE, 3 paired seeds): ddim lower
+    """
+    ok = isinstance(names, (tuple, list)) and len(names) == 2
+    if not ok or not all(isinstance(n, str) and n for n in names):
+        raise _validate.fail("names", "two non-empty strings, e.g. ('ddim', 'euler')", repr(names))
+    if paired is not None:
+        paired = _validate.flag("paired", paired)
+    a, unit_a = _replicates("a_scores", a_scores)
+    b, unit_b = _replicates("b_scores", b_scores)
+    same = np.shape(a_scores) == np.shape(b_scores)
+    if paired and not same:
+        raise _validate.fail(
+            "b_scores",
+            f"of a_scores' shape {np.shape(a_scores)} for a paired comparison (paired=True)",
+            f"shape {np.shape(b_scores)}",
+        )
+    paired = same if paired is None else paired
+    difference = float(a.mean() - b.mean())
+    if paired:
+        se = float(np.std(a - b, ddof=1) / np.sqrt(len(a)))
+    else:
+        se = float(np.sqrt(np.var(a, ddof=1) / len(a) + np.var(b, ddof=1) / len(b)))
+    if abs(difference) <= 2 * se:
+        verdict = "no difference measured"
+    else:
+        verdict = f"{names[0]} {'lower' if difference < 0 else 'higher'}"
+    return Comparison(
+        difference=difference,
+        se=se,
+        n_a=len(a),
+        n_b=len(b),
+        lower=difference - 2 * se,
+        upper=difference + 2 * se,
+        verdict=verdict,
+        paired=paired,
+        units=(unit_a, unit_b),
+        names=tuple(names),
+    )
 
 
 RESULTS = pathlib.Path(__file__).resolve().parents[1] / "benchmarks" / "results"

@@ -101,6 +101,13 @@ KEY = jax.random.key(0)
 CLF = metrics.Classifier(KEY, 64, hidden=(4,))
 IMAGES = np.zeros((4, 8, 8))
 PROBS = np.full((3, 10), 0.1)
+SCORES3 = np.array([6.1, 6.4, 6.0])  # one score per seed, for metrics.compare
+bad_scores = st.one_of(
+    junk,
+    _arrays((), (0,), (1,), (1, 1), (2, 2, 2)),  # fewer than 2 replicates, or 0 or 3 axes
+    st.just(np.array([1.0, np.nan, 2.0])),
+    st.just(np.array([[1.0, np.inf], [0.0, 1.0]])),
+)
 
 
 def fit(**kw):
@@ -454,6 +461,25 @@ TABLE = {
                 junk.filter(lambda x: x is not None),
             ),
         ],
+        "compare": [
+            ("a_scores", lambda v: metrics.compare(v, SCORES3), bad_scores),
+            ("b_scores", lambda v: metrics.compare(SCORES3, v), bad_scores),
+            (
+                "b_scores",
+                lambda v: metrics.compare(SCORES3, v, paired=True),
+                _arrays((4,), (2,), (3, 2)),
+            ),
+            (
+                "names",
+                lambda v: metrics.compare(SCORES3, SCORES3, names=v),
+                st.sampled_from([("a",), ("a", ""), "ab", ("a", 3), None, ("a", "b", "c")]),
+            ),
+            (
+                "paired",
+                lambda v: metrics.compare(SCORES3, SCORES3, paired=v),
+                bad_flag.filter(lambda x: x is not None),
+            ),
+        ],
     },
     unet: {
         "UNet": [
@@ -505,6 +531,7 @@ NOTHING_TO_CHECK = {
         "gaussian_baseline": "checked by metrics (train, n, seed); its table entry is metrics' owner's",
         "digits_classifier": "no arguments",
         "heldout_reference": "no arguments",
+        "Comparison": "a result record compare builds",
     },
 }
 

@@ -3,37 +3,90 @@
 import jax.numpy as jnp
 import numpy as np
 
-from diffcourse.exercises._check import ExerciseError, check_close, check_function
+from diffcourse.exercises._check import Mistake, check_function, exercise
+
+_VE_MISTAKES = (
+    Mistake(
+        "1 - alphabar",
+        lambda alphabar: 1 - alphabar,
+        "that is the VP noise's variance. The VE process divides x_t by sqrt(alphabar), so its "
+        "noise variance is (1 - alphabar)/alphabar.",
+    ),
+    Mistake(
+        "upside down",
+        lambda alphabar: alphabar / (1 - alphabar),
+        "that is the signal-to-noise ratio, 1/t.",
+    ),
+)
 
 
-def check_ve_time(answer, alphabar):
-    r"""Exercise 1: McAllester's time of a DDPM step, :math:`t = (1-\bar\alpha)/\bar\alpha` (McAllester 2023, §2)."""
-    alphabar = np.asarray(alphabar, dtype=float)
-    expected = (1 - alphabar) / alphabar
-    a = np.asarray(answer, dtype=float)
-    if a.shape == expected.shape and np.allclose(a, 1 - alphabar, rtol=1e-6):
-        raise ExerciseError(
-            "VE time: you gave 1 - alphabar, the variance of the VP noise. The VE process divides "
-            "x_t by sqrt(alphabar), so its noise variance is (1 - alphabar)/alphabar."
-        )
-    return check_close(a, expected, what="the VE time t = (1 - alphabar)/alphabar", rtol=1e-8)
+@exercise(
+    "06",
+    1,
+    tried="calls your ve_time on 3 arrays of alphabar, from 0.9999 to 1e-5, you have not seen",
+    package=("diffcourse.schedules.ve_time",),
+    mistakes=_VE_MISTAKES,
+)
+def check_ve_time(ve_time):
+    r"""Exercise 1: ``ve_time(alphabar)``, McAllester's time of a DDPM step,
+    :math:`t = (1-\bar\alpha)/\bar\alpha` (McAllester 2023, §2), elementwise."""
+    cases = [
+        (np.array([0.9999, 0.99, 0.5]),),
+        (np.array([0.3, 0.01, 1e-5]),),
+        (np.linspace(0.05, 0.95, 7),),
+    ]
+    check_function(
+        ve_time,
+        cases,
+        lambda alphabar: (1 - alphabar) / alphabar,
+        what="the VE time of a DDPM step",
+        mistakes=_VE_MISTAKES,
+    )
 
 
-def check_bits_per_dim(answer, nll, d, bin_width):
-    r"""Exercise 2: a density's negative log-likelihood ``nll`` (nats) of a ``d``-dimensional image
-    whose pixels sit in bins of width ``bin_width``, as bits per dimension of the discrete image:
-    :math:`-\ln P \approx \mathrm{nll} - d\ln\Delta` nats for the bin, then divided by :math:`d\ln 2`."""
-    d, delta = int(d), float(bin_width)
-    expected = (float(nll) - d * np.log(delta)) / (d * np.log(2))
-    if np.isclose(float(answer), float(nll) / (d * np.log(2)), rtol=1e-8):
-        raise ExerciseError(
-            "bits per dimension: that is the density's nll / (d ln 2); a discrete image needs the "
-            f"probability of its bin, -ln P = nll - d ln(bin width), so expected {expected:.6f}."
-        )
-    if np.isclose(float(answer), (float(nll) - d * np.log(delta)) / np.log(2), rtol=1e-8) and d > 1:
-        raise ExerciseError("bits per dimension: you converted to bits but did not divide by d.")
-    return check_close(
-        answer, expected, what="bits per dimension (nll - d ln bin_width) / (d ln 2)", rtol=1e-8
+def _bpd(nll, d, bin_width):
+    return (nll - d * np.log(bin_width)) / (d * np.log(2))
+
+
+_BPD_MISTAKES = (
+    Mistake(
+        "no bin",
+        lambda nll, d, bin_width: nll / (d * np.log(2)),
+        "that converts the density's nll; a discrete image needs the probability of its bin, "
+        "-ln P = nll - d ln(bin width).",
+    ),
+    Mistake(
+        "not per dimension",
+        lambda nll, d, bin_width: (nll - d * np.log(bin_width)) / np.log(2),
+        "you converted to bits but did not divide by d.",
+    ),
+    Mistake(
+        "the bin's sign",
+        lambda nll, d, bin_width: (nll + d * np.log(bin_width)) / (d * np.log(2)),
+        "P = p times the bin's volume, so -ln P = nll - d ln(bin width).",
+    ),
+)
+
+
+@exercise(
+    "06",
+    2,
+    tried="calls your bits_per_dim on 3 likelihoods, dimensions and bin widths you have not seen",
+    package=("diffcourse.elbo.bits_per_dim",),
+    mistakes=_BPD_MISTAKES,
+)
+def check_bits_per_dim(bits_per_dim):
+    r"""Exercise 2: ``bits_per_dim(nll, d, bin_width)``: a density's negative log-likelihood
+    ``nll`` (nats) of a ``d``-dimensional image whose pixels sit in bins of width ``bin_width``,
+    as bits per dimension of the discrete image: :math:`-\ln P \approx \mathrm{nll} - d\ln\Delta`
+    nats for the bin, then divided by :math:`d\ln 2`."""
+    cases = [(1200.0, 784, 2 / 255), (40.0, 16, 0.25), (-30.0, 3, 0.01)]
+    check_function(
+        bits_per_dim,
+        cases,
+        _bpd,
+        what="bits per dimension of a binned image",
+        mistakes=_BPD_MISTAKES,
     )
 
 
@@ -66,29 +119,45 @@ def _mi_no_jacobian(mmse, t0, T):  # a mistake: mmse/(2t^2) integrated in u = ln
     return 0.5 * np.sum(1 / t0 - 1 / T + (np.log((s2 + T) / (s2 + t0)) - np.log(T / t0)) / s2)
 
 
-_MI_MISTAKES = [
-    (
+_MI_MISTAKES = (
+    Mistake(
+        "twice",
         lambda m, t0, T: 2 * _mi_gaussian(m, t0, T),
         "twice the integral: the weight is 1/(2 t^2); the 1/2 is missing.",
     ),
-    (
+    Mistake(
+        "half",
         lambda m, t0, T: 0.5 * _mi_gaussian(m, t0, T),
         "half the integral: the weight is 1/(2 t^2), with one 1/2, not two.",
     ),
-    (
+    Mistake(
+        "the sign",
         lambda m, t0, T: -_mi_gaussian(m, t0, T),
         "minus the integral: the integrand mmse/(2t^2) is positive, so is I.",
     ),
-    (_mi_over_t, "the integral of mmse(t)/(2t): the weight is 1/(2 t^2), t squared."),
-    (
-        _mi_no_jacobian,
-        "the integral of mmse(t)/(2t^2) d(ln t): in u = ln t the integrand needs its Jacobian, dt = t du.",
+    Mistake(
+        "1/t for 1/t^2",
+        _mi_over_t,
+        "the integral of mmse(t)/(2t): the weight is 1/(2 t^2), t squared.",
     ),
-]
+    Mistake(
+        "no Jacobian",
+        _mi_no_jacobian,
+        "the integral of mmse(t)/(2t^2) d(ln t): in u = ln t the integrand needs its Jacobian, "
+        "dt = t du.",
+    ),
+)
 
 
+@exercise(
+    "06",
+    3,
+    tried="calls your mutual_information on 3 Gaussian populations (1, 3 and 5 dimensions) "
+    "and time ranges up to 10 decades you have not seen",
+    mistakes=_MI_MISTAKES,
+)
 def check_mutual_information(mi_fn):
-    r"""Exercise 3: ``mi_fn(mmse, t0, T)`` returns the I-MMSE integral (M7; Guo, Shamai & Verdú 2005)
+    r"""Exercise 3: ``mi_fn(mmse, t0, T)`` returns the I-MMSE integral (Guo, Shamai & Verdú 2005)
 
     .. math:: I(y; z(t_0)) - I(y; z(T)) = \int_{t_0}^{T}\frac{\mathrm{mmse}(t)}{2t^2}\,dt,
 
@@ -102,23 +171,12 @@ def check_mutual_information(mi_fn):
         (_GaussianMMSE([0.3] * 5), 0.05, 1e5),
         (_GaussianMMSE([0.01, 1.0, 25.0]), 1e-4, 1e6),
     ]
-    try:
-        check_function(
-            mi_fn, cases, _mi_gaussian, what="the I-MMSE integral of mmse(t)/(2t^2)", rtol=1e-5
-        )
-    except ExerciseError as err:
-        hint = _named_mistake(mi_fn, cases)
-        if hint is None:
-            raise
-        raise ExerciseError(f"{err}. On every case your answer is {hint}") from None
-
-
-def _named_mistake(fn, cases):
-    try:
-        got = [float(np.asarray(fn(*args), dtype=float)) for args in cases]
-    except Exception:  # a crash or a wrong shape: check_function's message says it
-        return None
-    for wrong, hint in _MI_MISTAKES:
-        if all(np.isclose(g, wrong(*args), rtol=1e-3) for g, args in zip(got, cases, strict=True)):
-            return hint
-    return None
+    check_function(
+        mi_fn,
+        cases,
+        _mi_gaussian,
+        what="the I-MMSE integral of mmse(t)/(2t^2)",
+        rtol=1e-5,
+        rtol32=1e-4,
+        mistakes=_MI_MISTAKES,
+    )
