@@ -7,7 +7,12 @@ train on the straight line between a data point and a noise draw,
 .. math:: x_\tau = (1-\tau)\,y + \tau\,\epsilon,\qquad \tau\in[0,1],\qquad
           \frac{dx_\tau}{d\tau} = \epsilon - y =: v,
 
-and sample by integrating :math:`dx/d\tau = \hat v(x,\tau)` from :math:`\tau=1` down to 0. Divided
+and sample by integrating :math:`dx/d\tau = \hat v(x,\tau)` from :math:`\tau=1` down to 0. **Convention**: :math:`\tau = 0` at the data and
+:math:`v = \epsilon - y`, as in Esser et al. 2024 (Stable Diffusion 3, eq. 1-3) and in the
+course's VE time (noise grows with :math:`\tau` as with :math:`t`). Lipman et al. 2023, Liu et al.
+2023 and Meta's flow-matching guide (Lipman et al. 2024) run time the other way, :math:`x_s = s\,y +
+(1-s)\,\epsilon` with :math:`s = 1-\tau` at the data, so their velocity is :math:`y - \epsilon = -v`;
+their equations are cited here read through :math:`s = 1 - \tau`. Divided
 by :math:`1-\tau` it is the course's variance-exploding process:
 
 .. math:: z = \frac{x_\tau}{1-\tau} = y + \frac{\tau}{1-\tau}\,\epsilon,\qquad
@@ -20,7 +25,9 @@ the same bridge as DDPM's :math:`z = x_t/\sqrt{\bar\alpha}` with :math:`\sqrt{\b
 
 So a velocity model *is* a denoiser (:class:`VelocityModel`: EDM's preconditioning with
 :math:`c_{\rm in} = c_{\rm skip} = 1/(1+\sigma)`, :math:`c_{\rm out} = -\sigma/(1+\sigma)`), its
-loss is the DSM loss with the weighting :math:`w = 1/\tau^2` (:func:`fm_weighting`) under
+loss is the DSM loss with the weighting :math:`w = 1/\tau^2` (:func:`fm_weighting`; the
+flow-matching loss as a weighted denoising loss is Kingma & Gao 2023, *Understanding diffusion
+objectives as the ELBO with simple data augmentation*, §2 and Appendix D) under
 :math:`\tau`-uniform (:class:`TauUniform`) or logit-normal (:class:`LogitNormal`, Esser et al. 2024
 eq. 19) times, and it samples through the course's one sampler (:func:`sample`):
 
@@ -214,7 +221,7 @@ def velocity_to_score(v, x, tau):
     .. math:: \nabla_z\ln p_t = \frac{\hat y - z}{t} = -\frac{(1-\tau)\,(x + (1-\tau)\hat v)}{\tau}
               = -\frac{(1-\tau)\,\hat\epsilon}{\tau},
 
-    McAllester's identity through the bridge; the score of :math:`x_\tau` itself is this divided
+    Tweedie's formula (McAllester's form) through the bridge; the score of :math:`x_\tau` itself is this divided
     by :math:`1-\tau`. :math:`\tau\in(0,1)`."""
     _check_pair("v", v, x)
     _check_tau(tau, zero=False, one=False)

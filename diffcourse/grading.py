@@ -113,7 +113,7 @@ def package_calls(source: str, package) -> list:
     return used
 
 
-def _registry_entry(ex: "Exercise"):
+def _registry_entry(ex: Exercise):
     """The registry entry of an exercise's first check, or None (an unknown check)."""
     if not ex.check_names:
         return None

@@ -464,7 +464,7 @@ def _replicates(name, scores):
     return values.astype(np.float64), unit
 
 
-def compare(a_scores, b_scores, *, names=("a", "b"), paired=None) -> Comparison:
+def compare(a_scores, b_scores, *, names=("a", "b"), paired=None, unit=None) -> Comparison:
     r"""Is a's score different from b's, given the spread over seeds? The mean difference, its
     standard error and a verdict at 2 SE.
 
@@ -486,8 +486,10 @@ def compare(a_scores, b_scores, *, names=("a", "b"), paired=None) -> Comparison:
     :math:`|D| \le 2\,\mathrm{SE}`, else ``"<name of a> lower"`` or ``"... higher"``; ``lower``,
     ``upper`` are :math:`D \mp 2\,\mathrm{SE}`. Two SE is the normal 95 % rule: with few seeds
     Student's quantile is larger (4.30 for 3 paired seeds), so a verdict is a screen, not a 5 %
-    test. Checked: finite numbers of 1 or 2 axes, at least 2 replicates a side, ``names`` two
-    non-empty strings, ``paired`` None, True or False, and with ``paired=True`` one shape.
+    test. ``unit`` names the replicates of 1-D scores when they are not seeds (e.g.
+    ``"digits"`` for per-image scores). Checked: finite numbers of 1 or 2 axes, at least 2
+    replicates a side, ``names`` two non-empty strings, ``paired`` None, True or False, ``unit``
+    None or a non-empty string, and with ``paired=True`` one shape.
 
     Examples:
         >>> print(compare([6.1, 6.4, 6.0], [6.9, 7.1, 6.8], names=("ddim", "euler")))
@@ -498,8 +500,13 @@ def compare(a_scores, b_scores, *, names=("a", "b"), paired=None) -> Comparison:
         raise _validate.fail("names", "two non-empty strings, e.g. ('ddim', 'euler')", repr(names))
     if paired is not None:
         paired = _validate.flag("paired", paired)
+    if unit is not None and not (isinstance(unit, str) and unit.strip()):
+        raise _validate.fail("unit", "None or a non-empty string such as 'digits'", repr(unit))
     a, unit_a = _replicates("a_scores", a_scores)
     b, unit_b = _replicates("b_scores", b_scores)
+    if unit is not None:
+        unit_a = unit if unit_a == "seeds" else unit_a
+        unit_b = unit if unit_b == "seeds" else unit_b
     same = np.shape(a_scores) == np.shape(b_scores)
     if paired and not same:
         raise _validate.fail(
@@ -529,6 +536,32 @@ def compare(a_scores, b_scores, *, names=("a", "b"), paired=None) -> Comparison:
         units=(unit_a, unit_b),
         names=tuple(names),
     )
+
+
+def compare_summaries(a, b, n: int, *, names=("a", "b")) -> Comparison:
+    r""":func:`compare` for results stored as ``(mean, sd)`` over ``n`` seeds on each side (the
+    rows of :func:`score_over_seeds`, whose SD has ``ddof = 0``), when the per-seed values are
+    gone: Welch's unpaired SE :math:`\sqrt{(s_a^2 + s_b^2)/(n-1)}` (the ``ddof = 0`` SDs turned
+    into sample variances by :math:`n/(n-1)`). Unpaired, so more cautious than a paired comparison
+    of the same seeds would be. The same verdict at 2 SE.
+
+    Examples:
+        >>> print(compare_summaries((6.28, 1.8), (7.59, 3.6), 3, names=("ours", "peer")))
+        ours - peer = -1.31 ± 2.85 (SE, Welch, 3 and 3 seeds): no difference measured
+    """
+    n = _validate.integer("n", n, minimum=2)
+    pair = []
+    for name, side in (("a", a), ("b", b)):
+        v = _validate.array(name, side)
+        if v.shape != (2,) or v[1] < 0:
+            raise _validate.fail(name, "a pair (mean, sd) with sd >= 0", repr(side))
+        pair.append(v)
+    (ma, sa), (mb, sb) = pair
+    scale = np.sqrt(n / (n - 1))  # ddof = 0 -> ddof = 1
+    # n values with the given mean and sample SD: what compare needs, and nothing more
+    unit = np.r_[np.full(n - 1, -1.0), n - 1.0] / np.sqrt(n - 1) * np.sqrt((n - 1) / n)
+    unit = unit / np.std(unit, ddof=1)
+    return compare(ma + sa * scale * unit, mb + sb * scale * unit, names=names, paired=False)
 
 
 RESULTS = pathlib.Path(__file__).resolve().parents[1] / "benchmarks" / "results"

@@ -186,7 +186,7 @@ def lattice_inside_probability(n_steps, c=2.0):
     :math:`B \sim \mathrm{Binomial}(n, 1/2)`, sites exactly at :math:`\pm c\sqrt n` included.
 
     For ``n = 400``, ``c = 2`` it is 0.9598, not the normal 0.9545: the lattice puts mass
-    :math:`P(S_n = \pm 40) = 2 \times 0.0026` on the two boundary sites (a continuity correction of
+    :math:`P(S_n = \pm 40) = 0.0054` on each of the two boundary sites (a continuity correction of
     half a lattice cell on each side)."""
     n = _validate.positive_int("n_steps", n_steps)
     _validate.positive("c", c)

@@ -250,7 +250,7 @@ def denoiser_to_eps(yhat, z, t):
 
 
 def denoiser_to_score(yhat, z, t):
-    r"""McAllester's identity: :math:`\nabla_z \ln p_t(z) = (E[y\mid z] - z)/t`."""
+    r"""Tweedie's formula in McAllester's variance-exploding form: :math:`\nabla_z \ln p_t(z) = (E[y\mid z] - z)/t`."""
     yhat, z, t = _ve(yhat, "yhat", z, t)
     return (yhat - z) / t
 

@@ -14,11 +14,11 @@ import json
 import pathlib
 import re
 
+import exercise_answers as answers
 import jax
 import numpy as np
 import pytest
 
-import exercise_answers as answers
 from diffcourse import exercises, grading
 from diffcourse.exercises import ExerciseError
 
@@ -234,3 +234,13 @@ def test_the_nb01_decay_rate_is_the_solvers():
         measured = float(answers.cn_decay_rate(D, L, n, dt, steps=3))
         assert abs(measured / nb01._cn_rate(D, L, n, dt) - 1) < 1e-9
         assert abs(D * np.pi**2 / L**2 / nb01._cn_rate(D, L, n, dt) - 1) > 1e-3
+
+
+def test_the_teachers_guide_counts_the_registry():
+    text = (NOTEBOOKS.parent / "docs" / "TEACHERS.md").read_text()
+    rows = re.findall(r"^\| (\d\d) \| [^|]+ \| (\d+) \|", text, flags=re.M)
+    counts = {}
+    for entry in ENTRIES:
+        counts[entry.notebook] = counts.get(entry.notebook, 0) + 1
+    assert {nb: int(n) for nb, n in rows} == counts
+    assert f"{len(ENTRIES)} exercises" in text

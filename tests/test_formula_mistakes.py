@@ -136,7 +136,9 @@ def test_euler_maruyama_takes_the_drift_at_the_left_end_of_each_step():
     assert np.all(ses < 1e-12) and np.min(np.abs(np.array(wrong_err) / exact_err - 1)) > 0.01
     # OU: the state at the left end too (one step, given dW)
     ou, dt, dw = S.OrnsteinUhlenbeck(theta=2.0, mu=1.0, sigma=0.7), 0.2, 0.3
-    one = S.euler_maruyama_increments(ou, jnp.array([3.0]), jnp.array([0.0, dt]), jnp.full((1, 1), dw))
+    one = S.euler_maruyama_increments(
+        ou, jnp.array([3.0]), jnp.array([0.0, dt]), jnp.full((1, 1), dw)
+    )
     explicit = 3.0 + 2.0 * (1.0 - 3.0) * dt + 0.7 * dw
     implicit = (3.0 + 2.0 * 1.0 * dt + 0.7 * dw) / (1 + 2.0 * dt)
     np.testing.assert_allclose(float(one[-1, 0]), explicit, rtol=1e-14)
@@ -238,7 +240,9 @@ def test_fokker_planck_cdf_is_second_order_at_the_cell_edges():
         errs.append(np.max(np.abs(F - stats.norm.cdf(z))))
         wrong_errs.append(np.max(np.abs(shifted - stats.norm.cdf(z))))
     order, wrong_order = heat.fit_order(hs, errs), heat.fit_order(hs, wrong_errs)
-    print(f"CDF errors {np.array(errs)}, order {order:.3f}; half-cell shift: order {wrong_order:.3f}")
+    print(
+        f"CDF errors {np.array(errs)}, order {order:.3f}; half-cell shift: order {wrong_order:.3f}"
+    )
     assert 1.9 <= order <= 2.1 and errs[-1] < 1e-4
     assert not 1.9 <= wrong_order <= 2.1 and wrong_errs[-1] > 100 * errs[-1]
 
@@ -290,7 +294,9 @@ def test_karras_grid_is_equally_spaced_in_sigma_to_the_one_over_rho():
     sigma_min, sigma_max, rho, N = 0.002, 80.0, 7.0, 18
     ts = samplers.karras_grid(N, t_min=sigma_min**2, t_max=sigma_max**2, rho=rho)
     i = np.arange(N)
-    sigma = (sigma_max ** (1 / rho) + i / (N - 1) * (sigma_min ** (1 / rho) - sigma_max ** (1 / rho))) ** rho
+    sigma = (
+        sigma_max ** (1 / rho) + i / (N - 1) * (sigma_min ** (1 / rho) - sigma_max ** (1 / rho))
+    ) ** rho
     np.testing.assert_allclose(ts, np.append(sigma**2, 0.0), rtol=1e-12)
     steps = np.diff(np.sqrt(ts[:-1]) ** (1 / rho))
     np.testing.assert_allclose(steps, steps[0], rtol=1e-10)

@@ -362,16 +362,16 @@ def test_primer_seeded_mistake_fails_exactly_that_exercise(primer):
 # (exercise, source defining what the check uses)
 MISTAKES = {
     "00": (2, MISTAKE_00),
-    "01": (2, "answer = 0.01**2 / 0.5  # the 2 of dx^2 / (2 D) forgotten"),
-    "02": (1, "answer = 0.2**2 / (2 * 10)  # nm^2/ps, not SI"),
-    "03": (1, "answer = 0.6**2 / 3.0  # the 2 of sigma^2 / (2 theta) forgotten"),
+    "01": (2, "ftcs_limit = lambda dx, D: dx**2 / D  # the 2 of dx^2 / (2 D) forgotten"),
+    "02": (1, "diffusion_constant = lambda dx, dt: dx**2 / dt  # the 2 forgotten"),
+    "03": (1, "ou_stationary_variance = lambda theta, sigma: sigma**2 / theta  # no 2"),
     "04": (3, "gaussian_score = lambda z, t: -(z - 0.3) / 0.8  # the score of pop, not p_t"),
     "05": (1, "c = lambda lam: (1 + lam) / 2  # the slides' drift"),
-    "06": (2, "answer = 250.0 / (64 * np.log(2))  # the bin width forgotten"),
+    "06": (2, "bits_per_dim = lambda nll, d, bin_width: nll / (d * np.log(2))  # no bin width"),
     "07": (2, "vlb_gaussian = lambda s2, d, t0, t1: np.log((1 + s2 / t0) / (1 + s2 / t1))"),
     "08": (2, "ddim_step = lambda z, yhat, t, s: yhat + (s / t) * (z - yhat)  # no square root"),
     "09": (1, "guided = lambda yhat_c, yhat_u, w: yhat_u + w * (yhat_c - yhat_u)  # diffusers'"),
-    "10": (4, "mean, std = 0.0, 1.0  # logit tau ~ N(0, 1) read as ln t ~ N(0, 1)"),
+    "10": (4, "lognormal_in_t = lambda m, s: (m, s)  # logit tau read as ln t"),
 }
 
 
@@ -393,7 +393,8 @@ def test_the_whole_course_grades_100_and_each_seeded_mistake_fails(tmp_path):
         nbformat.write(nb, folder / path.name)
         scope = {"np": np, "dc": dc}
         exec(source, scope)
-        with jax.enable_x64(False), pytest.raises(ExerciseError) as err:
+        x64 = any('"jax_enable_x64", True' in c.source for c in nb.cells[:3])  # its tolerance
+        with jax.enable_x64(x64), pytest.raises(ExerciseError) as err:
             for c in checks:
                 exec(c, scope)
         expected[path.stem] = str(err.value)
@@ -410,3 +411,42 @@ def test_the_whole_course_grades_100_and_each_seeded_mistake_fails(tmp_path):
 
 def test_every_notebook_has_a_seeded_mistake():
     assert sorted(MISTAKES) == sorted(p.name[:2] for p in NOTEBOOKS.glob("*.ipynb"))
+
+
+# --------------------------------------------------------------------------------------------
+# the package's own implementation in an answer cell
+
+
+def _marked(solution_source):
+    """_mark on a two-cell exercise of notebook 10's exercise 2 whose check printed Correct."""
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell(solution_source, metadata={"tags": ["solution"]}),
+        nbformat.v4.new_code_cell("dc.exercises.nb10.check_fm_weighting(fm_weighting)"),
+    ]
+    nb.cells[1].outputs = [
+        nbformat.v4.new_output("stream", name="stdout", text="Correct: the weighting\n")
+    ]
+    ex = grading.Exercise(2, 0, (1,), ("dc.exercises.nb10.check_fm_weighting",), "")
+    ok = {"status": "ok"}
+    return grading._mark(ex, nb, {0: ok, 1: ok}, None)
+
+
+def test_an_answer_calling_the_package_function_is_not_passed():
+    status, message, _ = _marked("fm_weighting = dc.flow.fm_weighting")
+    assert status == grading.USED_PACKAGE
+    assert "fm_weighting" in message and "course's own implementation" in message
+    assert _marked("from diffcourse.flow import fm_weighting")[0] == grading.USED_PACKAGE
+    own = "def fm_weighting(t):\n    return (1 + np.sqrt(t)) ** 2 / t"
+    assert _marked(own)[0] == grading.PASSED  # the student's own function of the same name
+
+
+def test_package_calls_reads_the_syntax_tree():
+    names = ("diffcourse.flow.fm_weighting", "*.posterior_mean")
+    assert grading.package_calls("w = flow.fm_weighting(t)", names) == [names[0]]
+    assert grading.package_calls("m = three.posterior_mean(z, t)", names) == [names[1]]
+    assert grading.package_calls("from diffcourse.flow import fm_weighting", names) == [names[0]]
+    assert grading.package_calls("from mylib import fm_weighting", names) == []
+    assert grading.package_calls("def posterior_mean(p, w, z, t):\n    return 0", names) == []
+    assert grading.package_calls("# fm_weighting in a comment", names) == []
+    assert grading.package_calls("%timeit f()", names) == []  # not Python: nothing found

@@ -305,3 +305,22 @@ def test_compare_refuses_too_few_non_finite_and_unpaired_shapes():
         metrics.compare([1.0, 2.0, 3.0], [1.0, 2.0], paired=True)
     with pytest.raises(ValueError, match="paired must be True or False"):
         metrics.compare([1.0, 2.0], [1.0, 2.0], paired="yes")
+
+
+def test_compare_summaries_is_welch_from_stored_means_and_sds():
+    """From (mean, ddof-0 SD) over n seeds, the same difference and Welch SE as compare() on the
+    seeds themselves; the verdict flips at 2 SE."""
+    rng = np.random.default_rng(5)
+    a, b = rng.normal(6.0, 1.0, 3), rng.normal(7.0, 2.0, 3)
+    full = metrics.compare(a, b, paired=False)
+    summary = metrics.compare_summaries((a.mean(), a.std()), (b.mean(), b.std()), 3)
+    assert np.isclose(summary.difference, full.difference, rtol=1e-12)
+    assert np.isclose(summary.se, full.se, rtol=1e-12)
+    se = np.sqrt(a.var(ddof=1) / 3 + b.var(ddof=1) / 3)  # independently
+    assert np.isclose(summary.se, se, rtol=1e-12)
+    assert metrics.compare_summaries((0.0, 1.0), (3.0, 1.0), 3).verdict == "a lower"  # 2.6 SE
+    assert metrics.compare_summaries((0.0, 1.0), (1.8, 1.0), 3).verdict == "no difference measured"
+    wrong_se = np.sqrt((1.0 + 1.0) / 3)  # the ddof-0 SDs used as sample SDs: too small an SE
+    assert abs(0.0 - 1.8) > 2 * wrong_se  # that mistake would call a winner here
+    with pytest.raises(ValueError, match="mean, sd"):
+        metrics.compare_summaries((1.0, -1.0), (1.0, 1.0), 3)

@@ -80,22 +80,43 @@ def test_ito_and_midpoint_sums():
     assert abs(float(jnp.mean(left))) < 4 * np.sqrt(2.0) / np.sqrt(2 * 4000) * 2  # E = 0
 
 
-def test_langevin_samples_its_target():
-    """dx = score/2 dt + dW from x0 = 0 for 10 time units: KS against the target passes, and
-    against the same mixture with equal weights fails (the test has power)."""
+def test_langevin_samples_its_target_from_either_mode():
+    """dx = score/2 dt + dW for the mixture 0.3 N(-1, 0.2) + 0.7 N(1, 0.2), 3000 chains started
+    at each mode, x0 = -1 and x0 = +1 (not on the barrier at 0, where half the work is done for
+    free). A chain must cross the barrier to reach the weights 0.3/0.7: the imbalance decays
+    like e^{-0.2 t} (the slowest Fokker-Planck mode; measured from the fraction right of 0 at
+    t = 10: 0.605 from -1, 0.746 from +1). At t = 25 what is left, 0.7 e^{-5} = 0.005, and EM's
+    bias at dt = 0.02 (1.3 % in a mode's sd, < 0.004 in the CDF) are far below KS's resolution
+    at n = 3000 (about 0.03): KS against the target passes from both modes (measured p = 0.23
+    and 0.30; 0.03 to 0.90 over keys 0-5) and against equal weights fails (the test has power).
+    The same sampler run to t = 3 has not crossed: its chains keep their start's mode (0.31 and
+    0.86 right of 0) and the same criterion rejects it from both modes (as it rejects t = 10
+    from -1, p = 7e-24: the run length of this test's earlier version, started at 0)."""
     from diffcourse.populations import GaussianMixture
 
     pop = GaussianMixture(
         jnp.array([0.3, 0.7]), jnp.array([[-1.0], [1.0]]), jnp.array([[0.2], [0.2]])
     )
-    lang = S.langevin(lambda x: pop.score(x, 0.0))
-    z = S.euler_maruyama_many(
-        jax.random.key(4), lang, jnp.zeros((4000, 1)), jnp.linspace(0, 10, 1001)
-    )
-    cdf = lambda p: lambda q: np.asarray(jax.vmap(lambda a: p.marginal_cdf(a, 0.0))(jnp.asarray(q)))
-    assert stats.kstest(np.asarray(z[:, 0]), cdf(pop)).pvalue > 0.01
     even = GaussianMixture(jnp.array([0.5, 0.5]), pop.means, jnp.array([[0.2], [0.2]]))
-    assert stats.kstest(np.asarray(z[:, 0]), cdf(even)).pvalue < 1e-6
+    lang = S.langevin(lambda x: pop.score(x, 0.0))
+    n = 3000
+    x0s = jnp.concatenate([jnp.full((n, 1), -1.0), jnp.full((n, 1), 1.0)])
+    cdf = lambda p: lambda q: np.asarray(jax.vmap(lambda a: p.marginal_cdf(a, 0.0))(jnp.asarray(q)))
+
+    def run(T):  # dt = 0.02; the chains from -1, then the chains from +1
+        ts = jnp.linspace(0.0, T, int(round(T / 0.02)) + 1)
+        z = np.asarray(S.euler_maruyama_many(jax.random.key(4), lang, x0s, ts))[:, 0]
+        return z[:n], z[n:]
+
+    ks = lambda chains, target: [stats.kstest(z, cdf(target)).pvalue for z in chains]
+    long = run(25.0)
+    print(f"KS p from -1 and +1 at t = 25: {ks(long, pop)}")
+    assert min(ks(long, pop)) > 0.01
+    assert max(ks(long, even)) < 1e-6
+    # a run too short to cross the barrier fails the same criterion from both modes
+    short = run(3.0)
+    print(f"KS p from -1 and +1 at t = 3: {ks(short, pop)}")
+    assert max(ks(short, pop)) < 1e-6
 
 
 @pytest.mark.parametrize("power", [1, 2])

@@ -102,6 +102,9 @@ CLF = metrics.Classifier(KEY, 64, hidden=(4,))
 IMAGES = np.zeros((4, 8, 8))
 PROBS = np.full((3, 10), 0.1)
 SCORES3 = np.array([6.1, 6.4, 6.0])  # one score per seed, for metrics.compare
+_pairs_bad = st.sampled_from(
+    [(1.0, -1.0), (1.0,), (1.0, 2.0, 3.0), "ab", (np.nan, 1.0), (1.0, np.inf)]
+)
 bad_scores = st.one_of(
     junk,
     _arrays((), (0,), (1,), (1, 1), (2, 2, 2)),  # fewer than 2 replicates, or 0 or 3 axes
@@ -478,6 +481,20 @@ TABLE = {
                 "paired",
                 lambda v: metrics.compare(SCORES3, SCORES3, paired=v),
                 bad_flag.filter(lambda x: x is not None),
+            ),
+            (
+                "unit",
+                lambda v: metrics.compare(SCORES3, SCORES3, unit=v),
+                st.sampled_from(["", "  ", 3, ("digits",)]),
+            ),
+        ],
+        "compare_summaries": [
+            ("a", lambda v: metrics.compare_summaries(v, (1.0, 1.0), 3), _pairs_bad),
+            ("b", lambda v: metrics.compare_summaries((1.0, 1.0), v, 3), _pairs_bad),
+            (
+                "n",
+                lambda v: metrics.compare_summaries((1.0, 1.0), (1.0, 1.0), v),
+                st.sampled_from([1, 0, -2, 2.5, "3", None]),
             ),
         ],
     },
