@@ -272,9 +272,18 @@ def test_grade_fails_edited_checks_and_reports_broken_notebooks(graded):
 
 def test_grade_prints_a_table(graded, toy, capsys):
     text = grading.table(graded)
-    assert "01_toy:3 check_close" in text and "failed" in text
+    row = next(line for line in text.splitlines() if line.startswith("01_toy:3 "))
+    assert "check_close" in row and row.rstrip().endswith("failed")
     assert "01_toy: error outside the exercises in cell 5: ZeroDivisionError" in text
     assert "01_toy: 1/5 passed (20%)" in text and text.endswith("total: 3/10 passed (30%)")
+    long = {**graded}  # a long message is wrapped whole, never cut
+    message = "word " * 60 + "END"
+    nb0 = {**graded["notebooks"][0]}
+    nb0["exercises"] = [{**nb0["exercises"][0], "message": message}]
+    long["notebooks"] = [nb0]
+    wrapped = grading.table(long, width=60)
+    assert "END" in wrapped and "..." not in wrapped
+    assert max(len(line) for line in wrapped.splitlines() if "word" in line) <= 60
 
 
 BAD = [
