@@ -148,7 +148,7 @@ _DECAY_MISTAKES = (
     "01",
     4,
     tried="calls your cn_decay_rate on 3 rods, grids and time steps you have not seen, "
-    "where the solver's rate and the PDE's differ by 1 to 20%",
+    "where the solver's rate and the PDE's differ by 0.5 to 2%",
     mistakes=_DECAY_MISTAKES,
 )
 def check_cn_decay_rate(cn_decay_rate):
