@@ -315,3 +315,17 @@ def test_monte_carlo_price_matches_black_scholes():
 def test_bad_input_is_rejected(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_em_call_bias_closed_form_without_noise_and_first_weak_order():
+    """With sigma = 0 the EM path is S0 (1 + r dt)^n, the exact one S0 e^{rT}: the bias is that
+    difference of discounted payoffs exactly, with no spread. With noise the bias is first order
+    in dt: halving the step halves it (common random numbers make the ratio sharp)."""
+    S0, K, r, T, n = 100.0, 95.0, 0.08, 1.0, 10
+    bias, se = S.em_call_bias(jax.random.key(0), S0, K, r, 0.0, T, n_paths=8, n_steps=n)
+    exact = np.exp(-r * T) * (S0 * (1 + r * T / n) ** n - S0 * np.exp(r * T))
+    assert abs(bias - exact) < 1e-9 * S0 and se < 1e-12
+    b5, s5 = S.em_call_bias(jax.random.key(1), 100.0, 105.0, 0.05, 0.2, 1.0, 200_000, 5)
+    b10, s10 = S.em_call_bias(jax.random.key(1), 100.0, 105.0, 0.05, 0.2, 1.0, 200_000, 10)
+    assert abs(b5) > 10 * s5 and abs(b10) > 10 * s10  # resolved, not noise
+    assert 1.6 < b5 / b10 < 2.5  # first weak order: the bias halves with the step

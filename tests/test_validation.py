@@ -2010,6 +2010,29 @@ PDE = {
                 bad_positive_int,
             ),
         ],
+        "em_call_bias": [
+            ("key", lambda v: sde.em_call_bias(v, 1.0, 1.0, 0.05, 0.2, 1.0, 8, 4), bad_key),
+            (
+                "S0",
+                lambda v: sde.em_call_bias(KEY, v, 1.0, 0.05, 0.2, 1.0, 8, 4),
+                st.sampled_from([0.0, -1.0, np.nan]),
+            ),
+            (
+                "sigma",
+                lambda v: sde.em_call_bias(KEY, 1.0, 1.0, 0.05, v, 1.0, 8, 4),
+                st.sampled_from([-0.1, np.nan]),
+            ),
+            (
+                "n_paths",
+                lambda v: sde.em_call_bias(KEY, 1.0, 1.0, 0.05, 0.2, 1.0, v, 4),
+                bad_positive_int,
+            ),
+            (
+                "n_steps",
+                lambda v: sde.em_call_bias(KEY, 1.0, 1.0, 0.05, 0.2, 1.0, 8, v),
+                bad_positive_int,
+            ),
+        ],
         "mixture_marginal_pdf": [
             (
                 "weights",
